@@ -1,0 +1,608 @@
+//! The canonical configuration, shared by every face (see `docs/config.md`).
+//!
+//! [`Config`] is what users write (snake_case JSON names; the Node face maps them to
+//! camelCase, nothing else changes). [`Config::validate`] turns it into [`Settings`]:
+//! typed, range-checked values. Every problem is an [`ErrorKind::Config`] error whose
+//! message starts with the field's name.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::Algorithm;
+
+/// `audience`: one string or a list of strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The user-facing configuration. Durations are in seconds (fractions allowed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Required. Compared to `iss` as an exact string (RFC 7519 §4.1.1); also the base URL
+    /// for discovery when neither `jwks` nor `jwks_uri` is given.
+    pub issuer: String,
+    /// The audiences this API accepts; `aud` must contain one of them exactly.
+    pub audience: Option<Audience>,
+    /// Set to `false` to accept tokens for any audience (needs no `audience`). Default `true`.
+    pub verify_audience: bool,
+    /// A static JWKS document (object or JSON text): no network at all.
+    pub jwks: Option<serde_json::Value>,
+    /// Where to fetch the JWKS. Without `jwks` and `jwks_uri`, discovery from `issuer` is used.
+    pub jwks_uri: Option<String>,
+    /// Secret for HS256/384/512 tokens, as UTF-8 bytes (RFC 7518 §3.2: at least as long as
+    /// the hash output). HMAC keys are never taken from a JWKS.
+    pub shared_secret: Option<String>,
+    /// Allowed `alg` values, matched exactly (RFC 8725 §3.1). Default: every asymmetric
+    /// algorithm jwtgate implements, plus HS256/384/512 when `shared_secret` is long enough.
+    pub algorithms: Option<Vec<String>>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Default 30 s, at most 300 s.
+    pub leeway: f64,
+    /// Required `typ` header, compared as a media type (case-insensitive, `application/`
+    /// optional), e.g. `at+jwt` for RFC 9068 access tokens. Default: not checked.
+    pub token_type: Option<String>,
+    /// `exp` must be present (RFC 7519 §4.1.4). Default `true`.
+    pub require_exp: bool,
+    /// Claims that must be present, besides `iss`, `exp` and `aud` which are checked anyway.
+    pub required_claims: Vec<String>,
+    /// Reject tokens whose `iat` is older than this. Default: no limit.
+    pub max_token_age: Option<f64>,
+    /// Longer tokens are refused before any parsing. Default 16384.
+    pub max_token_bytes: usize,
+    /// Most validated tokens remembered. Default 100000; 0 turns the result cache off.
+    pub cache_max_entries: usize,
+    /// Longest a validated token is remembered (never past its `exp`). Default 300 s.
+    pub cache_max_ttl: f64,
+    /// JWKS lifetime when the response has no `Cache-Control: max-age`. Default 600 s.
+    pub jwks_ttl: f64,
+    /// `max-age` is clamped to `[jwks_min_ttl, jwks_max_ttl]`. Defaults 60 s and 86400 s.
+    pub jwks_min_ttl: f64,
+    pub jwks_max_ttl: f64,
+    /// Least time between two JWKS fetches, whatever asks for them (an unknown `kid`, a failed
+    /// fetch, a refresh). Inside it unknown kids fail fast with `key_not_found`. Default 30 s.
+    pub jwks_refresh_cooldown: f64,
+    /// How long past their lifetime cached keys are still used while the JWKS cannot be
+    /// fetched. Default 86400 s.
+    pub jwks_max_stale: f64,
+    /// Total time for one HTTP fetch (connect, headers, body). Default 5 s.
+    pub fetch_timeout: f64,
+    /// Allow `http://` URLs for non-loopback hosts. Default `false`: https only, except
+    /// loopback addresses (127.0.0.0/8, ::1, localhost) for development and tests.
+    pub allow_http: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            issuer: String::new(),
+            audience: None,
+            verify_audience: true,
+            jwks: None,
+            jwks_uri: None,
+            shared_secret: None,
+            algorithms: None,
+            leeway: 30.0,
+            token_type: None,
+            require_exp: true,
+            required_claims: Vec::new(),
+            max_token_age: None,
+            max_token_bytes: 16 * 1024,
+            cache_max_entries: 100_000,
+            cache_max_ttl: 300.0,
+            jwks_ttl: 600.0,
+            jwks_min_ttl: 60.0,
+            jwks_max_ttl: 86_400.0,
+            jwks_refresh_cooldown: 30.0,
+            jwks_max_stale: 86_400.0,
+            fetch_timeout: 5.0,
+            allow_http: false,
+        }
+    }
+}
+
+/// Hard cap on `leeway`: more than five minutes of skew hides real clock faults and
+/// keeps expired tokens alive.
+pub const MAX_LEEWAY_SECS: f64 = 300.0;
+/// Upper bound for any duration setting (ten years): keeps arithmetic far from overflow.
+const MAX_DURATION_SECS: f64 = 315_360_000.0;
+/// Bounds on `max_token_bytes`: below 64 nothing real fits; above 1 MiB is a DoS risk.
+const TOKEN_BYTES_RANGE: (usize, usize) = (64, 1 << 20);
+
+/// Where verification keys come from.
+#[derive(Debug, Clone)]
+pub(crate) enum KeySourceSetting {
+    /// A static JWKS document (already parsed JSON).
+    Static(serde_json::Value),
+    /// A JWKS URL given directly.
+    Uri(reqwest::Url),
+    /// Discovery from the issuer (OpenID Connect Discovery, then RFC 8414).
+    Discovery(reqwest::Url),
+    /// No asymmetric keys: HMAC with `shared_secret` only.
+    None,
+}
+
+/// Validated, typed settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub issuer: String,
+    pub audiences: Option<Vec<String>>,
+    pub key_source: KeySourceSetting,
+    pub shared_secret: Option<Vec<u8>>,
+    pub algorithms: Vec<Algorithm>,
+    pub leeway: f64,
+    pub token_type: Option<String>,
+    pub require_exp: bool,
+    pub required_claims: Vec<String>,
+    pub max_token_age: Option<f64>,
+    pub max_token_bytes: usize,
+    pub cache_max_entries: usize,
+    pub cache_max_ttl: f64,
+    pub jwks_ttl: Duration,
+    pub jwks_min_ttl: Duration,
+    pub jwks_max_ttl: Duration,
+    pub jwks_refresh_cooldown: Duration,
+    pub jwks_max_stale: Duration,
+    pub fetch_timeout: Duration,
+    pub allow_http: bool,
+}
+
+impl Config {
+    /// Parses the canonical JSON form. Unknown fields are errors (a typo must not silently
+    /// turn a check off).
+    pub fn from_json(text: &str) -> Result<Config> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid configuration: {e}")))
+    }
+
+    /// Checks every field and returns typed settings.
+    pub(crate) fn validate(&self) -> Result<Settings> {
+        if self.issuer.is_empty() {
+            return Err(Error::config("issuer", "is required"));
+        }
+        let audiences = match (&self.audience, self.verify_audience) {
+            (Some(Audience::One(a)), _) => Some(vec![a.clone()]),
+            (Some(Audience::Many(list)), _) => Some(list.clone()),
+            (None, false) => None,
+            (None, true) => {
+                return Err(Error::config(
+                    "audience",
+                    "is required (set verify_audience to false to accept any audience)",
+                ));
+            }
+        };
+        if let Some(list) = &audiences {
+            if list.is_empty() || list.iter().any(String::is_empty) {
+                return Err(Error::config(
+                    "audience",
+                    "must be a non-empty string or a non-empty list of non-empty strings",
+                ));
+            }
+        }
+        let audiences = if self.verify_audience {
+            audiences
+        } else {
+            None
+        };
+
+        let leeway = seconds("leeway", self.leeway)?;
+        if leeway > MAX_LEEWAY_SECS {
+            return Err(Error::config(
+                "leeway",
+                format!("must be at most {MAX_LEEWAY_SECS} seconds"),
+            ));
+        }
+        let max_token_age = self
+            .max_token_age
+            .map(|v| seconds("max_token_age", v))
+            .transpose()?;
+        if !(TOKEN_BYTES_RANGE.0..=TOKEN_BYTES_RANGE.1).contains(&self.max_token_bytes) {
+            return Err(Error::config(
+                "max_token_bytes",
+                format!(
+                    "must be between {} and {}",
+                    TOKEN_BYTES_RANGE.0, TOKEN_BYTES_RANGE.1
+                ),
+            ));
+        }
+        let shared_secret = self.shared_secret.as_ref().map(|s| s.as_bytes().to_vec());
+        if let Some(secret) = &shared_secret {
+            if secret.len() < 32 {
+                return Err(Error::config(
+                    "shared_secret",
+                    "must be at least 32 bytes (RFC 7518 §3.2)",
+                ));
+            }
+        }
+        let key_source = self.key_source_setting()?;
+        let algorithms = self.algorithms_setting(
+            shared_secret.as_deref(),
+            matches!(key_source, KeySourceSetting::None),
+        )?;
+        let token_type = match &self.token_type {
+            Some(t) if t.trim().is_empty() => {
+                return Err(Error::config("token_type", "must not be empty"));
+            }
+            Some(t) => Some(normalize_media_type(t)),
+            None => None,
+        };
+        if self.required_claims.iter().any(String::is_empty) {
+            return Err(Error::config(
+                "required_claims",
+                "must not contain empty names",
+            ));
+        }
+        let jwks_min_ttl = duration("jwks_min_ttl", self.jwks_min_ttl)?;
+        let jwks_max_ttl = duration("jwks_max_ttl", self.jwks_max_ttl)?;
+        if jwks_min_ttl > jwks_max_ttl {
+            return Err(Error::config(
+                "jwks_min_ttl",
+                "must not exceed jwks_max_ttl",
+            ));
+        }
+        let fetch_timeout = duration("fetch_timeout", self.fetch_timeout)?;
+        if fetch_timeout.is_zero() {
+            return Err(Error::config("fetch_timeout", "must be positive"));
+        }
+        Ok(Settings {
+            issuer: self.issuer.clone(),
+            audiences,
+            key_source,
+            shared_secret,
+            algorithms,
+            leeway,
+            token_type,
+            require_exp: self.require_exp,
+            required_claims: self.required_claims.clone(),
+            max_token_age,
+            max_token_bytes: self.max_token_bytes,
+            cache_max_entries: self.cache_max_entries,
+            cache_max_ttl: seconds("cache_max_ttl", self.cache_max_ttl)?,
+            jwks_ttl: duration("jwks_ttl", self.jwks_ttl)?,
+            jwks_min_ttl,
+            jwks_max_ttl,
+            jwks_refresh_cooldown: duration("jwks_refresh_cooldown", self.jwks_refresh_cooldown)?,
+            jwks_max_stale: duration("jwks_max_stale", self.jwks_max_stale)?,
+            fetch_timeout,
+            allow_http: self.allow_http,
+        })
+    }
+
+    fn algorithms_setting(&self, secret: Option<&[u8]>, hmac_only: bool) -> Result<Vec<Algorithm>> {
+        let algorithms: Vec<Algorithm> = match &self.algorithms {
+            None => Algorithm::ALL
+                .iter()
+                .copied()
+                .filter(|a| match a.hmac_min_key_len() {
+                    None => !hmac_only,
+                    Some(min) => secret.is_some_and(|s| s.len() >= min),
+                })
+                .collect(),
+            Some(names) => {
+                let mut out = Vec::new();
+                for name in names {
+                    // RFC 8725 §3.1 / §2.1: `none` can never be allowed.
+                    let alg = Algorithm::from_name(name).ok_or_else(|| {
+                        Error::config("algorithms", format!("unsupported algorithm {name:?}"))
+                    })?;
+                    if let Some(min) = alg.hmac_min_key_len() {
+                        match secret {
+                            None => {
+                                return Err(Error::config(
+                                    "algorithms",
+                                    format!(
+                                        "{name} needs shared_secret (HMAC keys are never taken from a JWKS)"
+                                    ),
+                                ));
+                            }
+                            Some(s) if s.len() < min => {
+                                return Err(Error::config(
+                                    "algorithms",
+                                    format!(
+                                        "{name} needs a shared_secret of at least {min} bytes (RFC 7518 §3.2)"
+                                    ),
+                                ));
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    if !out.contains(&alg) {
+                        out.push(alg);
+                    }
+                }
+                out
+            }
+        };
+        if algorithms.is_empty() {
+            return Err(Error::config(
+                "algorithms",
+                "must allow at least one algorithm",
+            ));
+        }
+        Ok(algorithms)
+    }
+
+    fn key_source_setting(&self) -> Result<KeySourceSetting> {
+        match (&self.jwks, &self.jwks_uri) {
+            (Some(_), Some(_)) => Err(Error::config(
+                "jwks",
+                "give either jwks or jwks_uri, not both",
+            )),
+            (Some(doc), None) => {
+                let doc = match doc {
+                    serde_json::Value::String(text) => serde_json::from_str(text)
+                        .map_err(|e| Error::config("jwks", format!("is not valid JSON: {e}")))?,
+                    other => other.clone(),
+                };
+                Ok(KeySourceSetting::Static(doc))
+            }
+            (None, Some(uri)) => Ok(KeySourceSetting::Uri(check_url(
+                "jwks_uri",
+                uri,
+                self.allow_http,
+            )?)),
+            (None, None) if self.shared_secret.is_some() => Ok(KeySourceSetting::None),
+            (None, None) => Ok(KeySourceSetting::Discovery(check_url(
+                "issuer",
+                &self.issuer,
+                self.allow_http,
+            )?)),
+        }
+    }
+}
+
+/// A non-negative, finite number of seconds within [`MAX_DURATION_SECS`].
+fn seconds(field: &str, value: f64) -> Result<f64> {
+    if !value.is_finite() || value < 0.0 || value > MAX_DURATION_SECS {
+        return Err(Error::config(
+            field,
+            "must be a number of seconds between 0 and ten years",
+        ));
+    }
+    Ok(value)
+}
+
+fn duration(field: &str, value: f64) -> Result<Duration> {
+    Ok(Duration::from_secs_f64(seconds(field, value)?))
+}
+
+/// URLs we fetch from must be https, except loopback hosts (development and tests) or when
+/// `allow_http` is set: keys fetched over plain http can be swapped by anyone on the path.
+pub(crate) fn check_url(field: &str, text: &str, allow_http: bool) -> Result<reqwest::Url> {
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| Error::config(field, format!("is not a valid URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_http || is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::config(
+                field,
+                "must use https (http is allowed for loopback hosts, or with allow_http)",
+            ));
+        }
+        other => {
+            return Err(Error::config(
+                field,
+                format!("unsupported URL scheme {other:?}"),
+            ));
+        }
+    }
+    if url.host().is_none() {
+        return Err(Error::config(field, "URL has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(field, "URL must not carry credentials"));
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// RFC 7515 §4.1.9: `typ` is a media type; "application/" may be omitted and the comparison
+/// is case-insensitive (RFC 2045).
+pub(crate) fn normalize_media_type(value: &str) -> String {
+    let lower = value.trim().to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) if !rest.contains('/') => rest.to_string(),
+        _ => lower,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Config {
+        Config {
+            issuer: "https://issuer.example".into(),
+            audience: Some(Audience::One("api".into())),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn defaults_validate_to_discovery() {
+        let s = base().validate().unwrap();
+        assert!(matches!(s.key_source, KeySourceSetting::Discovery(_)));
+        assert!(!s.algorithms.iter().any(|a| a.hmac_min_key_len().is_some()));
+        assert_eq!(s.leeway, 30.0);
+    }
+
+    fn config_error(c: Config) -> String {
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        e.message().to_string()
+    }
+
+    #[test]
+    fn invalid_fields_are_named() {
+        assert!(
+            config_error(Config {
+                issuer: String::new(),
+                ..base()
+            })
+            .starts_with("issuer")
+        );
+        assert!(
+            config_error(Config {
+                audience: None,
+                ..base()
+            })
+            .starts_with("audience")
+        );
+        assert!(
+            config_error(Config {
+                leeway: 301.0,
+                ..base()
+            })
+            .starts_with("leeway")
+        );
+        assert!(
+            config_error(Config {
+                leeway: f64::NAN,
+                ..base()
+            })
+            .starts_with("leeway")
+        );
+        assert!(
+            config_error(Config {
+                leeway: -1.0,
+                ..base()
+            })
+            .starts_with("leeway")
+        );
+        assert!(
+            config_error(Config {
+                algorithms: Some(vec!["none".into()]),
+                ..base()
+            })
+            .starts_with("algorithms")
+        );
+        assert!(
+            config_error(Config {
+                algorithms: Some(vec!["rs256".into()]),
+                ..base()
+            })
+            .starts_with("algorithms")
+        );
+        assert!(
+            config_error(Config {
+                algorithms: Some(vec!["HS256".into()]),
+                ..base()
+            })
+            .contains("shared_secret")
+        );
+        assert!(
+            config_error(Config {
+                algorithms: Some(vec![]),
+                ..base()
+            })
+            .starts_with("algorithms")
+        );
+        assert!(
+            config_error(Config {
+                shared_secret: Some("short".into()),
+                ..base()
+            })
+            .starts_with("shared_secret")
+        );
+        assert!(
+            config_error(Config {
+                max_token_bytes: 1,
+                ..base()
+            })
+            .starts_with("max_token_bytes")
+        );
+        assert!(
+            config_error(Config {
+                issuer: "http://issuer.example".into(),
+                ..base()
+            })
+            .starts_with("issuer")
+        );
+        assert!(
+            config_error(Config {
+                jwks_uri: Some("ftp://x/jwks".into()),
+                ..base()
+            })
+            .starts_with("jwks_uri")
+        );
+        assert!(
+            config_error(Config {
+                jwks_min_ttl: 10.0,
+                jwks_max_ttl: 5.0,
+                ..base()
+            })
+            .starts_with("jwks_min_ttl")
+        );
+        assert!(
+            config_error(Config {
+                fetch_timeout: 0.0,
+                ..base()
+            })
+            .starts_with("fetch_timeout")
+        );
+        assert!(
+            config_error(Config {
+                token_type: Some(" ".into()),
+                ..base()
+            })
+            .starts_with("token_type")
+        );
+    }
+
+    #[test]
+    fn unknown_json_fields_are_refused() {
+        let e = Config::from_json(r#"{"issuer":"x","audiance":"typo"}"#).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.message().contains("audiance"));
+    }
+
+    #[test]
+    fn loopback_http_is_allowed_other_http_is_not() {
+        assert!(check_url("f", "http://127.0.0.1:8080/jwks", false).is_ok());
+        assert!(check_url("f", "http://[::1]:8080/jwks", false).is_ok());
+        assert!(check_url("f", "http://localhost/jwks", false).is_ok());
+        assert!(check_url("f", "http://10.0.0.1/jwks", false).is_err());
+        assert!(check_url("f", "http://10.0.0.1/jwks", true).is_ok());
+        assert!(check_url("f", "https://u:p@x.example/jwks", false).is_err());
+    }
+
+    #[test]
+    fn hmac_defaults_follow_the_secret_length() {
+        let secret = "x".repeat(48);
+        let s = Config {
+            shared_secret: Some(secret),
+            ..base()
+        }
+        .validate()
+        .unwrap();
+        assert!(s.algorithms.contains(&Algorithm::HS256));
+        assert!(s.algorithms.contains(&Algorithm::HS384));
+        assert!(!s.algorithms.contains(&Algorithm::HS512));
+        assert!(
+            !s.algorithms.contains(&Algorithm::RS256),
+            "no key source for RSA"
+        );
+        assert!(matches!(s.key_source, KeySourceSetting::None));
+    }
+
+    #[test]
+    fn media_types_compare_loosely() {
+        assert_eq!(normalize_media_type("application/AT+JWT"), "at+jwt");
+        assert_eq!(normalize_media_type("at+jwt"), "at+jwt");
+        assert_eq!(normalize_media_type("JWT"), "jwt");
+    }
+}

@@ -1,0 +1,406 @@
+//! The remote key set of one issuer: fetched on demand, cached, refreshed in the background,
+//! served stale while the provider is down, and protected against fetch storms.
+//!
+//! Rules (each has a test in `core/tests/jwks.rs`):
+//! - Single flight: however many validations need a fetch at once, one request goes out and
+//!   everyone waits for it.
+//! - Cooldown: no two fetches start less than `jwks_refresh_cooldown` apart, whatever asks for
+//!   them. An unknown `kid` inside the cooldown fails fast with `key_not_found` and is
+//!   remembered (negative cache), so a flood of forged kids costs at most one fetch per
+//!   cooldown and never blocks a request.
+//! - Lifetime from `Cache-Control: max-age` clamped to `[jwks_min_ttl, jwks_max_ttl]`, else
+//!   `jwks_ttl`. A refresh starts in the background at 80 % of it (no request waits for it).
+//! - Past the lifetime the keys are stale: still used for up to `jwks_max_stale` while fetches
+//!   fail, then `jwks_unavailable`.
+//! - Nothing runs without traffic: refreshes are started by validations, so there is no timer
+//!   thread to survive `fork()`.
+
+mod discovery;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::error::{Error, ErrorKind};
+use crate::http;
+use crate::json;
+use crate::keys::{Algorithm, KeySet, import_jwks};
+use crate::runtime;
+use crate::stats::{RefreshReason, Stats};
+
+/// A JWKS larger than this is refused (real ones are a few KB).
+const MAX_JWKS_BYTES: usize = 512 * 1024;
+/// Unknown kids remembered at most; beyond that the memory is reset (the cooldown still holds).
+const MAX_NEGATIVE_KIDS: usize = 4096;
+/// Refresh when this fraction of the lifetime has passed.
+const REFRESH_AT: f64 = 0.8;
+
+/// Where the key set is fetched from.
+#[derive(Debug, Clone)]
+pub(crate) enum Remote {
+    Uri(reqwest::Url),
+    Discovery(reqwest::Url),
+}
+
+#[derive(Debug, Clone)]
+struct Timing {
+    ttl: Duration,
+    min_ttl: Duration,
+    max_ttl: Duration,
+    cooldown: Duration,
+    max_stale: Duration,
+    fetch_timeout: Duration,
+}
+
+/// What the caller of [`JwksCache::lookup`] is able to do about missing keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// An async caller: may wait for a fetch.
+    MayFetch,
+    /// The fetch this call waited for has finished: use what is there.
+    AfterFetch,
+    /// A synchronous, network-free caller: answer `keys_not_loaded` where a fetch is needed.
+    NoNetwork,
+}
+
+/// What a validation may do next.
+pub(crate) enum KeyLookup {
+    Ready(Arc<KeySet>),
+    /// A fetch is needed first; `attempts` is the fetch count seen, for single-flight.
+    Fetch {
+        reason: RefreshReason,
+        attempts: u64,
+    },
+    Failed(Error),
+}
+
+#[derive(Debug, Default)]
+struct State {
+    keys: Option<Arc<KeySet>>,
+    fresh_until: Option<Instant>,
+    refresh_at: Option<Instant>,
+    fetched_at: Option<Instant>,
+    last_attempt: Option<Instant>,
+    attempts: u64,
+    last_error: Option<String>,
+}
+
+struct Inflight {
+    pid: u32,
+    done: watch::Receiver<bool>,
+}
+
+struct Inner {
+    remote: Remote,
+    issuer: String,
+    allow_http: bool,
+    algorithms: Vec<Algorithm>,
+    timing: Timing,
+    discovered: Mutex<Option<reqwest::Url>>,
+    state: RwLock<State>,
+    inflight: Mutex<Option<Inflight>>,
+    negative: Mutex<HashMap<String, Instant>>,
+    stats: Arc<Stats>,
+}
+
+/// The remote JWKS of one validator.
+#[derive(Clone)]
+pub(crate) struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache")
+            .field("remote", &self.inner.remote)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A health view of the key set (served by `health()`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JwksHealth {
+    pub loaded: bool,
+    pub keys: usize,
+    pub kids: Vec<String>,
+    /// Seconds since the last successful fetch.
+    pub age_seconds: Option<f64>,
+    /// `fresh`, `stale` (past its lifetime, still used), `expired` (past max_stale) or `empty`.
+    pub freshness: &'static str,
+    pub last_error: Option<String>,
+}
+
+impl JwksCache {
+    pub(crate) fn new(remote: Remote, settings: &Settings, stats: Arc<Stats>) -> JwksCache {
+        JwksCache {
+            inner: Arc::new(Inner {
+                remote,
+                issuer: settings.issuer.clone(),
+                allow_http: settings.allow_http,
+                algorithms: settings.algorithms.clone(),
+                timing: Timing {
+                    ttl: settings.jwks_ttl,
+                    min_ttl: settings.jwks_min_ttl,
+                    max_ttl: settings.jwks_max_ttl,
+                    cooldown: settings.jwks_refresh_cooldown,
+                    max_stale: settings.jwks_max_stale,
+                    fetch_timeout: settings.fetch_timeout,
+                },
+                discovered: Mutex::new(None),
+                state: RwLock::new(State::default()),
+                inflight: Mutex::new(None),
+                negative: Mutex::new(HashMap::new()),
+                stats,
+            }),
+        }
+    }
+
+    /// Decides, without waiting, whether keys for `kid` are at hand, and what to do if not.
+    pub(crate) fn lookup(&self, kid: Option<&str>, mode: Mode) -> KeyLookup {
+        let inner = &self.inner;
+        let now = Instant::now();
+        let (keys, fresh_until, refresh_at, cooling, attempts, last_error) = {
+            let st = inner.state.read();
+            let cooling = st
+                .last_attempt
+                .is_some_and(|t| now < t + inner.timing.cooldown);
+            (
+                st.keys.clone(),
+                st.fresh_until,
+                st.refresh_at,
+                cooling,
+                st.attempts,
+                st.last_error.clone(),
+            )
+        };
+        // A fetch may start when the cooldown is over, or be joined when one is in flight.
+        // What the caller does with that depends on its mode.
+        let fetch_or = |reason: RefreshReason, otherwise: Error| -> KeyLookup {
+            let can_fetch = mode != Mode::AfterFetch && (!cooling || self.fetch_in_flight());
+            match (can_fetch, mode) {
+                (true, Mode::MayFetch) => KeyLookup::Fetch { reason, attempts },
+                (true, _) => KeyLookup::Failed(Error::new(
+                    ErrorKind::KeysNotLoaded,
+                    "keys must be fetched first",
+                )),
+                (false, _) => KeyLookup::Failed(otherwise),
+            }
+        };
+        let unavailable = |what: &str| {
+            let detail = last_error
+                .as_deref()
+                .unwrap_or("no fetch has completed yet");
+            Error::new(ErrorKind::JwksUnavailable, format!("{what}: {detail}"))
+        };
+        let (Some(keys), Some(fresh_until)) = (keys, fresh_until) else {
+            if mode == Mode::NoNetwork && !cooling {
+                // Start loading in the background so a later network-free call finds the keys.
+                self.start_fetch(RefreshReason::Initial, attempts);
+                return KeyLookup::Failed(Error::new(
+                    ErrorKind::KeysNotLoaded,
+                    "the key set is not loaded yet",
+                ));
+            }
+            return fetch_or(
+                RefreshReason::Initial,
+                unavailable("the key set could not be loaded"),
+            );
+        };
+        if now >= fresh_until + inner.timing.max_stale {
+            return fetch_or(
+                RefreshReason::Expired,
+                unavailable("cached keys are past jwks_max_stale"),
+            );
+        }
+        let stale = now >= fresh_until;
+        if !cooling && (stale || refresh_at.is_some_and(|r| now >= r)) {
+            let reason = if stale {
+                RefreshReason::Expired
+            } else {
+                RefreshReason::Scheduled
+            };
+            self.start_fetch(reason, attempts);
+        }
+        if let Some(kid) = kid {
+            if !keys.contains_kid(kid) {
+                let mut negative = inner.negative.lock();
+                if !negative.get(kid).is_some_and(|until| now < *until) {
+                    let not_found =
+                        Error::new(ErrorKind::KeyNotFound, "no key with the token's kid");
+                    match fetch_or(RefreshReason::UnknownKid, not_found) {
+                        KeyLookup::Failed(e) if e.kind() == ErrorKind::KeyNotFound => {
+                            // Inside the cooldown: remember the kid so repeats fail fast.
+                            if negative.len() >= MAX_NEGATIVE_KIDS {
+                                negative.clear();
+                            }
+                            negative.insert(kid.to_owned(), now + inner.timing.cooldown);
+                        }
+                        other => return other,
+                    }
+                }
+                inner.stats.unknown_kid_fast_failures.inc();
+                return KeyLookup::Failed(Error::new(
+                    ErrorKind::KeyNotFound,
+                    "no key with the token's kid (the key set was refreshed within the cooldown)",
+                ));
+            }
+        }
+        if stale {
+            inner.stats.stale_served.inc();
+        }
+        KeyLookup::Ready(keys)
+    }
+
+    fn fetch_in_flight(&self) -> bool {
+        self.inner
+            .inflight
+            .lock()
+            .as_ref()
+            .is_some_and(|f| f.pid == std::process::id())
+    }
+
+    /// Fetches (or joins the fetch in flight) and waits for it to finish. Never needs the
+    /// caller's runtime: the fetch runs on jwtgate's own and we only wait on a channel.
+    pub(crate) async fn fetch(&self, reason: RefreshReason, attempts: u64) {
+        if let Some(mut done) = self.start_fetch(reason, attempts) {
+            // An error means the fetch task is gone (runtime shut down): nothing to wait for.
+            let _ = done.wait_for(|finished| *finished).await;
+        }
+    }
+
+    /// Starts a fetch unless one is in flight (then joins it) or one started since the caller
+    /// looked (`attempts` changed: then there is nothing to wait for).
+    fn start_fetch(&self, reason: RefreshReason, attempts: u64) -> Option<watch::Receiver<bool>> {
+        let inner = &self.inner;
+        let pid = std::process::id();
+        let mut inflight = inner.inflight.lock();
+        if let Some(f) = inflight.as_ref() {
+            if f.pid == pid {
+                return Some(f.done.clone());
+            }
+        }
+        {
+            let mut st = inner.state.write();
+            if st.attempts != attempts {
+                return None;
+            }
+            st.attempts += 1;
+            st.last_attempt = Some(Instant::now());
+        }
+        let (tx, rx) = watch::channel(false);
+        *inflight = Some(Inflight {
+            pid,
+            done: rx.clone(),
+        });
+        drop(inflight);
+        inner.stats.refresh(reason);
+        tracing::debug!(target: "jwtgate::jwks", issuer = %inner.issuer, reason = reason.as_str(), "fetching JWKS");
+        let task_inner = inner.clone();
+        runtime::shared().runtime.spawn(async move {
+            let result = task_inner.fetch_keys().await;
+            task_inner.store(result);
+            *task_inner.inflight.lock() = None;
+            let _ = tx.send(true);
+        });
+        Some(rx)
+    }
+
+    pub(crate) fn health(&self) -> JwksHealth {
+        let st = self.inner.state.read();
+        let now = Instant::now();
+        let freshness = match (st.keys.as_ref(), st.fresh_until) {
+            (Some(_), Some(until)) if now < until => "fresh",
+            (Some(_), Some(until)) if now < until + self.inner.timing.max_stale => "stale",
+            (Some(_), _) => "expired",
+            (None, _) => "empty",
+        };
+        JwksHealth {
+            loaded: st.keys.is_some(),
+            keys: st.keys.as_ref().map_or(0, |k| k.len()),
+            kids: st
+                .keys
+                .as_ref()
+                .map(|k| k.kids().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            age_seconds: st.fetched_at.map(|t| now.duration_since(t).as_secs_f64()),
+            freshness,
+            last_error: st.last_error.clone(),
+        }
+    }
+}
+
+impl Inner {
+    async fn fetch_keys(&self) -> Result<(KeySet, Duration), String> {
+        let client = runtime::shared().http.clone();
+        let url = match &self.remote {
+            Remote::Uri(url) => url.clone(),
+            Remote::Discovery(issuer_url) => {
+                let known = self.discovered.lock().clone();
+                match known {
+                    Some(url) => url,
+                    None => {
+                        let url = discovery::jwks_uri(
+                            &client,
+                            issuer_url,
+                            &self.issuer,
+                            self.allow_http,
+                            self.timing.fetch_timeout,
+                        )
+                        .await?;
+                        *self.discovered.lock() = Some(url.clone());
+                        url
+                    }
+                }
+            }
+        };
+        let fetched = http::get(&client, &url, self.timing.fetch_timeout, MAX_JWKS_BYTES).await?;
+        if fetched.status != 200 {
+            return Err(format!(
+                "GET {} answered HTTP {}",
+                http::redacted(&url),
+                fetched.status
+            ));
+        }
+        let doc = json::parse_object(&fetched.body)
+            .map_err(|e| format!("the JWKS is not valid JSON: {e}"))?;
+        let (keys, rejected) = import_jwks(&doc, &self.algorithms)?;
+        for rejection in &rejected {
+            self.stats.jwks_keys_rejected.inc();
+            tracing::warn!(target: "jwtgate::jwks", issuer = %self.issuer, "JWKS key refused: {rejection}");
+        }
+        if keys.is_empty() {
+            return Err("the JWKS has no key usable with the allowed algorithms".into());
+        }
+        let ttl = fetched.max_age.map_or(self.timing.ttl, |age| {
+            age.clamp(self.timing.min_ttl, self.timing.max_ttl)
+        });
+        Ok((KeySet::new(keys), ttl))
+    }
+
+    fn store(&self, result: Result<(KeySet, Duration), String>) {
+        let now = Instant::now();
+        match result {
+            Ok((keys, ttl)) => {
+                self.stats.jwks_fetch_ok.inc();
+                let mut st = self.state.write();
+                st.keys = Some(Arc::new(keys));
+                st.fetched_at = Some(now);
+                st.fresh_until = Some(now + ttl);
+                st.refresh_at = Some(now + ttl.mul_f64(REFRESH_AT));
+                st.last_error = None;
+                drop(st);
+                // New keys may hold kids we refused a moment ago.
+                self.negative.lock().clear();
+            }
+            Err(e) => {
+                self.stats.jwks_fetch_failed.inc();
+                tracing::warn!(target: "jwtgate::jwks", issuer = %self.issuer, "JWKS fetch failed: {e}");
+                self.state.write().last_error = Some(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! jwtgate: bearer-token validation for APIs behind an OpenID Connect / OAuth 2 provider.
+//!
+//! A [`Validator`] checks a token's signature and claims locally with keys it caches per
+//! issuer, remembers verified tokens under a secret-keyed hash, and keeps working while the
+//! provider is down. Every language face (Python, Node, C, Go) is a thin layer over this
+//! crate: one configuration schema ([`Config`]), one error taxonomy ([`ErrorKind`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), jwtgate::Error> {
+//! let validator = jwtgate::Validator::from_json(r#"{
+//!     "issuer": "https://id.example.com",
+//!     "audience": "https://api.example.com",
+//!     "token_type": "at+jwt"
+//! }"#)?;
+//! validator.ready().await?;
+//! let validated = validator.validate("eyJ...").await?;
+//! println!("sub = {:?}", validated.claims().subject());
+//! # Ok(()) }
+//! ```
+
+mod cache;
+mod claims;
+pub mod config;
+mod error;
+mod http;
+mod json;
+mod jwks;
+mod keys;
+mod runtime;
+mod stats;
+mod token;
+mod validated;
+mod validator;
+
+pub use config::{Audience, Config};
+pub use error::{Error, ErrorKind, Result};
+pub use jwks::JwksHealth;
+pub use keys::Algorithm;
+pub use stats::StatsSnapshot;
+pub use validated::{Claims, Source, Validated};
+pub use validator::{Health, Validator};
+
+/// The crate version, as every face reports it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,256 @@
+//! Counters, readable as a snapshot (`stats()`) or as Prometheus text (`metrics_text()`).
+//!
+//! The hit path bumps two counters per call. One shared atomic would bounce its cache line
+//! between cores on every hit, so each counter is striped: a thread adds to its own padded
+//! slot and readers sum the slots.
+
+use std::cell::Cell;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use serde::Serialize;
+
+use crate::error::ErrorKind;
+
+const STRIPES: usize = 16;
+
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct Slot(AtomicU64);
+
+#[derive(Debug, Default)]
+pub(crate) struct Counter {
+    slots: [Slot; STRIPES],
+}
+
+thread_local! {
+    static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+static NEXT_STRIPE: AtomicUsize = AtomicUsize::new(0);
+
+fn stripe() -> usize {
+    STRIPE.with(|s| {
+        let mut v = s.get();
+        if v == usize::MAX {
+            v = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
+            s.set(v);
+        }
+        v
+    })
+}
+
+impl Counter {
+    #[inline]
+    pub(crate) fn inc(&self) {
+        self.slots[stripe()].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.slots.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// Why the key set was fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefreshReason {
+    /// No keys yet (first use or `ready()`).
+    Initial,
+    /// A token named a kid we do not have.
+    UnknownKid,
+    /// The keys reached the refresh point of their lifetime.
+    Scheduled,
+    /// The keys are past their lifetime (stale or unusable).
+    Expired,
+}
+
+impl RefreshReason {
+    const ALL: [RefreshReason; 4] = [
+        RefreshReason::Initial,
+        RefreshReason::UnknownKid,
+        RefreshReason::Scheduled,
+        RefreshReason::Expired,
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RefreshReason::Initial => "initial",
+            RefreshReason::UnknownKid => "unknown_kid",
+            RefreshReason::Scheduled => "scheduled",
+            RefreshReason::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Stats {
+    pub validations_ok: Counter,
+    failures: Vec<Counter>,
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
+    pub sync_deferred: Counter,
+    pub jwks_fetch_ok: Counter,
+    pub jwks_fetch_failed: Counter,
+    pub jwks_keys_rejected: Counter,
+    pub stale_served: Counter,
+    pub unknown_kid_fast_failures: Counter,
+    refreshes: [Counter; 4],
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            validations_ok: Counter::default(),
+            failures: ErrorKind::ALL.iter().map(|_| Counter::default()).collect(),
+            cache_hits: Counter::default(),
+            cache_misses: Counter::default(),
+            sync_deferred: Counter::default(),
+            jwks_fetch_ok: Counter::default(),
+            jwks_fetch_failed: Counter::default(),
+            jwks_keys_rejected: Counter::default(),
+            stale_served: Counter::default(),
+            unknown_kid_fast_failures: Counter::default(),
+            refreshes: Default::default(),
+        }
+    }
+}
+
+impl Stats {
+    pub(crate) fn failure(&self, kind: ErrorKind) {
+        self.failures[kind.index()].inc();
+    }
+
+    pub(crate) fn refresh(&self, reason: RefreshReason) {
+        self.refreshes[reason as usize].inc();
+    }
+
+    pub(crate) fn snapshot(&self, cache_entries: usize) -> StatsSnapshot {
+        let failures: Vec<(String, u64)> = ErrorKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), self.failures[k.index()].get()))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        StatsSnapshot {
+            validations_ok: self.validations_ok.get(),
+            validations_failed: failures.iter().map(|(_, n)| n).sum(),
+            failures_by_kind: failures.into_iter().collect(),
+            cache_hits: self.cache_hits.get(),
+            cache_misses: self.cache_misses.get(),
+            cache_entries,
+            sync_deferred: self.sync_deferred.get(),
+            jwks_fetches_ok: self.jwks_fetch_ok.get(),
+            jwks_fetches_failed: self.jwks_fetch_failed.get(),
+            jwks_keys_rejected: self.jwks_keys_rejected.get(),
+            jwks_refreshes: RefreshReason::ALL
+                .iter()
+                .map(|r| (r.as_str().to_string(), self.refreshes[*r as usize].get()))
+                .collect(),
+            stale_served: self.stale_served.get(),
+            unknown_kid_fast_failures: self.unknown_kid_fast_failures.get(),
+        }
+    }
+}
+
+/// A point-in-time copy of the counters. Serialises to the JSON every face returns.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub validations_ok: u64,
+    pub validations_failed: u64,
+    /// Failures by error kind (kinds never seen are left out).
+    pub failures_by_kind: std::collections::BTreeMap<String, u64>,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub cache_entries: usize,
+    /// Synchronous calls that needed the network and were told `keys_not_loaded`.
+    pub sync_deferred: u64,
+    pub jwks_fetches_ok: u64,
+    pub jwks_fetches_failed: u64,
+    /// Keys refused at import (weak RSA, off-curve points, private members, ...).
+    pub jwks_keys_rejected: u64,
+    /// Fetches started, by reason.
+    pub jwks_refreshes: std::collections::BTreeMap<String, u64>,
+    /// Validations that used keys past their lifetime because the JWKS could not be fetched.
+    pub stale_served: u64,
+    /// Unknown kids refused without a fetch because of the cooldown.
+    pub unknown_kid_fast_failures: u64,
+}
+
+impl StatsSnapshot {
+    /// Prometheus text exposition format (version 0.0.4).
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, samples: &[(String, u64)]| {
+            let _ = writeln!(
+                out,
+                "# HELP jwtgate_{name} {help}\n# TYPE jwtgate_{name} counter"
+            );
+            for (labels, value) in samples {
+                let _ = writeln!(out, "jwtgate_{name}{labels} {value}");
+            }
+        };
+        let mut validations = vec![("{outcome=\"ok\"}".to_string(), self.validations_ok)];
+        validations.extend(
+            self.failures_by_kind
+                .iter()
+                .map(|(k, n)| (format!("{{outcome=\"error\",kind=\"{k}\"}}"), *n)),
+        );
+        counter(
+            "validations_total",
+            "Validations by outcome and error kind.",
+            &validations,
+        );
+        counter(
+            "cache_hits_total",
+            "Validations answered from the result cache.",
+            &[(String::new(), self.cache_hits)],
+        );
+        counter(
+            "cache_misses_total",
+            "Validations that missed the result cache.",
+            &[(String::new(), self.cache_misses)],
+        );
+        counter(
+            "jwks_fetches_total",
+            "JWKS fetches by result.",
+            &[
+                ("{result=\"ok\"}".to_string(), self.jwks_fetches_ok),
+                ("{result=\"error\"}".to_string(), self.jwks_fetches_failed),
+            ],
+        );
+        let refreshes: Vec<(String, u64)> = self
+            .jwks_refreshes
+            .iter()
+            .map(|(r, n)| (format!("{{reason=\"{r}\"}}"), *n))
+            .collect();
+        counter(
+            "jwks_refreshes_total",
+            "JWKS fetches started, by reason.",
+            &refreshes,
+        );
+        counter(
+            "jwks_keys_rejected_total",
+            "Keys refused at import.",
+            &[(String::new(), self.jwks_keys_rejected)],
+        );
+        counter(
+            "jwks_stale_served_total",
+            "Validations that used stale keys.",
+            &[(String::new(), self.stale_served)],
+        );
+        counter(
+            "unknown_kid_fast_failures_total",
+            "Unknown kids refused during the refresh cooldown.",
+            &[(String::new(), self.unknown_kid_fast_failures)],
+        );
+        counter(
+            "sync_deferred_total",
+            "Synchronous calls told keys_not_loaded.",
+            &[(String::new(), self.sync_deferred)],
+        );
+        let _ = writeln!(
+            out,
+            "# HELP jwtgate_cache_entries Tokens in the result cache.\n# TYPE jwtgate_cache_entries gauge\njwtgate_cache_entries {}",
+            self.cache_entries
+        );
+        out
+    }
+}

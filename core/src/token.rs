@@ -1,0 +1,243 @@
+//! Strict parsing of a compact JWS (RFC 7515 §7.1). Nothing here trusts the token: sizes are
+//! checked before splitting, base64url must be canonical and unpadded, the header must be a
+//! JSON object with unique member names, and header parameters we do not implement reject
+//! the token instead of being ignored.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::json;
+use crate::keys::Algorithm;
+
+/// `kid` longer than this is refused: real kids are thumbprints or short names.
+pub(crate) const MAX_KID_BYTES: usize = 256;
+
+/// A compact JWS split into its parts, with the protected header parsed and checked.
+#[derive(Debug)]
+pub(crate) struct CompactJws<'t> {
+    pub alg: Algorithm,
+    pub kid: Option<String>,
+    pub typ: Option<String>,
+    pub header_json: String,
+    /// `BASE64URL(header) '.' BASE64URL(payload)`: the bytes the signature covers.
+    pub signing_input: &'t [u8],
+    pub payload_b64: &'t str,
+    pub signature: Vec<u8>,
+}
+
+/// Splits `token` into exactly three non-empty segments, or says it is not a compact JWS.
+/// Used by [`parse`] and to classify tokens as JWT or opaque.
+pub(crate) fn split(token: &str) -> Option<(&str, &str, &str)> {
+    let (header, rest) = token.split_once('.')?;
+    let (payload, signature) = rest.split_once('.')?;
+    if signature.contains('.') || header.is_empty() || payload.is_empty() {
+        return None;
+    }
+    Some((header, payload, signature))
+}
+
+/// Canonical unpadded base64url (RFC 7515 §2): padding, `+`, `/`, whitespace and non-zero
+/// trailing bits are all refused, so one token has exactly one encoding.
+pub(crate) fn b64(part: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(part).ok()
+}
+
+/// Parses the structure and the protected header; checks `alg` against the allowlist.
+/// The payload is decoded only after the signature verifies.
+pub(crate) fn parse<'t>(
+    token: &'t str,
+    max_bytes: usize,
+    allowed: &[Algorithm],
+) -> Result<CompactJws<'t>> {
+    if token.len() > max_bytes {
+        return Err(Error::new(
+            ErrorKind::TokenTooLarge,
+            format!("token is {} bytes, the limit is {max_bytes}", token.len()),
+        ));
+    }
+    let (header_b64, payload_b64, signature_b64) = split(token)
+        .ok_or_else(|| Error::malformed("not a compact JWS (three base64url segments)"))?;
+    let header_bytes =
+        b64(header_b64).ok_or_else(|| Error::malformed("header is not canonical base64url"))?;
+    let header =
+        json::parse_object(&header_bytes).map_err(|e| Error::malformed(format!("header: {e}")))?;
+    let header_json =
+        String::from_utf8(header_bytes).map_err(|_| Error::malformed("header is not UTF-8"))?;
+    let alg = header_algorithm(&header, allowed)?;
+    check_unsupported_parameters(&header)?;
+    let kid = optional_string(&header, "kid")?;
+    if kid.as_ref().is_some_and(|k| k.len() > MAX_KID_BYTES) {
+        return Err(Error::malformed(format!(
+            "kid is longer than {MAX_KID_BYTES} bytes"
+        )));
+    }
+    let typ = optional_string(&header, "typ")?;
+    // An empty signature is what `alg: none` tokens carry; `none` was refused above, so an
+    // empty one here is simply malformed.
+    let signature = b64(signature_b64)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::malformed("signature is empty or not canonical base64url"))?;
+    let signing_input_len = header_b64.len() + 1 + payload_b64.len();
+    Ok(CompactJws {
+        alg,
+        kid,
+        typ,
+        header_json,
+        signing_input: &token.as_bytes()[..signing_input_len],
+        payload_b64,
+        signature,
+    })
+}
+
+/// RFC 8725 §3.1: the token's `alg` only selects among algorithms we already allow; `none`
+/// (in any letter case) never is (RFC 8725 §2.1, CVE-2015-9235).
+fn header_algorithm(header: &Map<String, Value>, allowed: &[Algorithm]) -> Result<Algorithm> {
+    let name = match header.get("alg") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => return Err(Error::malformed("alg is not a string")),
+        None => return Err(Error::malformed("header has no alg (RFC 7515 §4.1.1)")),
+    };
+    if name.eq_ignore_ascii_case("none") {
+        return Err(Error::new(
+            ErrorKind::AlgorithmNotAllowed,
+            "alg none is never accepted (RFC 8725 §2.1)",
+        ));
+    }
+    match Algorithm::from_name(name) {
+        Some(alg) if allowed.contains(&alg) => Ok(alg),
+        _ => Err(Error::new(
+            ErrorKind::AlgorithmNotAllowed,
+            format!("alg {:?} is not allowed", truncate(name)),
+        )),
+    }
+}
+
+/// RFC 7515 §4.1.11: a recipient must reject a token whose `crit` lists an extension it does
+/// not implement; we implement none, and an empty or malformed `crit` is invalid too.
+/// RFC 7797 `b64` changes what the signature covers: we do not implement it.
+/// `jku`, `x5u`, `jwk` and `x5c` are deliberately ignored: keys come from configuration only
+/// (RFC 8725 §3.10; CVE-2018-0114 trusted an embedded `jwk`).
+fn check_unsupported_parameters(header: &Map<String, Value>) -> Result<()> {
+    if header.contains_key("crit") {
+        return Err(Error::new(
+            ErrorKind::UnsupportedHeader,
+            "crit lists extensions this validator does not implement (RFC 7515 §4.1.11)",
+        ));
+    }
+    if header.contains_key("b64") {
+        return Err(Error::new(
+            ErrorKind::UnsupportedHeader,
+            "b64 (RFC 7797 unencoded payload) is not supported",
+        ));
+    }
+    Ok(())
+}
+
+fn optional_string(header: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+    match header.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::malformed(format!("{name} is not a string"))),
+    }
+}
+
+/// Keeps attacker-chosen strings short in error messages.
+pub(crate) fn truncate(s: &str) -> String {
+    if s.len() <= 32 {
+        return s.to_string();
+    }
+    let mut end = 32;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn token(header: &str) -> String {
+        format!("{}.{}.{}", enc(header), enc("{}"), enc("sig"))
+    }
+
+    fn kind(t: &str) -> ErrorKind {
+        parse(t, 16384, &[Algorithm::RS256]).unwrap_err().kind()
+    }
+
+    #[test]
+    fn parses_a_good_header() {
+        let t = token(r#"{"alg":"RS256","kid":"k1","typ":"at+jwt"}"#);
+        let p = parse(&t, 16384, &[Algorithm::RS256]).unwrap();
+        assert_eq!(p.alg, Algorithm::RS256);
+        assert_eq!(p.kid.as_deref(), Some("k1"));
+        assert_eq!(p.signature, b"sig");
+    }
+
+    #[test]
+    fn structure_is_strict() {
+        assert_eq!(kind("a.b"), ErrorKind::Malformed);
+        assert_eq!(kind("a.b.c.d"), ErrorKind::Malformed);
+        assert_eq!(kind(&".".repeat(1000)), ErrorKind::Malformed);
+        assert_eq!(kind(&"a".repeat(20000)), ErrorKind::TokenTooLarge);
+        let padded = format!(
+            "{}=.{}.{}",
+            enc(r#"{"alg":"RS256"}"#),
+            enc("{}"),
+            enc("sig")
+        );
+        assert_eq!(kind(&padded), ErrorKind::Malformed);
+        let no_sig = format!("{}.{}.", enc(r#"{"alg":"RS256"}"#), enc("{}"));
+        assert_eq!(kind(&no_sig), ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn alg_rules() {
+        for h in [
+            r#"{"alg":"none"}"#,
+            r#"{"alg":"None"}"#,
+            r#"{"alg":"nOnE"}"#,
+            r#"{"alg":""}"#,
+            r#"{"alg":"HS256"}"#,
+            r#"{"alg":"rs256"}"#,
+        ] {
+            assert_eq!(kind(&token(h)), ErrorKind::AlgorithmNotAllowed, "{h}");
+        }
+        for h in [
+            r#"{"typ":"JWT"}"#,
+            r#"{"alg":["RS256"]}"#,
+            r#"{"alg":null}"#,
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+        ] {
+            assert_eq!(kind(&token(h)), ErrorKind::Malformed, "{h}");
+        }
+    }
+
+    #[test]
+    fn unsupported_parameters() {
+        assert_eq!(
+            kind(&token(r#"{"alg":"RS256","crit":["exp"]}"#)),
+            ErrorKind::UnsupportedHeader
+        );
+        assert_eq!(
+            kind(&token(r#"{"alg":"RS256","crit":[]}"#)),
+            ErrorKind::UnsupportedHeader
+        );
+        assert_eq!(
+            kind(&token(r#"{"alg":"RS256","b64":false,"crit":["b64"]}"#)),
+            ErrorKind::UnsupportedHeader
+        );
+        assert_eq!(
+            kind(&token(r#"{"alg":"RS256","kid":5}"#)),
+            ErrorKind::Malformed
+        );
+        let long_kid = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, "k".repeat(300));
+        assert_eq!(kind(&token(&long_kid)), ErrorKind::Malformed);
+    }
+}

@@ -1,0 +1,132 @@
+//! What a successful validation returns. The claims sit behind one `Arc`, so a cache hit hands
+//! out the same allocation every time instead of rebuilding anything.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The verified claims of a token, with the JSON text they were decoded from (faces that
+/// hand JSON across a language border reuse it as-is).
+#[derive(Debug)]
+pub struct Claims {
+    payload: Map<String, Value>,
+    payload_json: Box<str>,
+    header_json: Box<str>,
+}
+
+impl Claims {
+    pub(crate) fn new(
+        payload: Map<String, Value>,
+        payload_json: String,
+        header_json: String,
+    ) -> Claims {
+        Claims {
+            payload,
+            payload_json: payload_json.into_boxed_str(),
+            header_json: header_json.into_boxed_str(),
+        }
+    }
+
+    /// The claims as a JSON object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.payload
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.payload.get(name)
+    }
+
+    /// The payload exactly as the token carried it (valid JSON, unique member names).
+    pub fn json(&self) -> &str {
+        &self.payload_json
+    }
+
+    /// The protected header as JSON text (empty object for introspected tokens).
+    pub fn header_json(&self) -> &str {
+        &self.header_json
+    }
+
+    pub fn subject(&self) -> Option<&str> {
+        self.get("sub").and_then(Value::as_str)
+    }
+
+    pub fn jti(&self) -> Option<&str> {
+        self.get("jti").and_then(Value::as_str)
+    }
+
+    /// Granted scopes: `scope` as a space-separated string (RFC 8693 §4.2, RFC 9068 §2.2.3) or
+    /// `scp` as an array of strings or one string (Azure AD, Okta).
+    pub fn scopes(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        if let Some(Value::String(s)) = self.get("scope") {
+            out.extend(s.split(' ').filter(|p| !p.is_empty()));
+        }
+        match self.get("scp") {
+            Some(Value::Array(list)) => out.extend(list.iter().filter_map(Value::as_str)),
+            Some(Value::String(s)) => out.extend(s.split(' ').filter(|p| !p.is_empty())),
+            _ => {}
+        }
+        out
+    }
+
+    /// RFC 6750 §3.1 `insufficient_scope` unless every scope in `required` was granted.
+    pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<()> {
+        let granted = self.scopes();
+        let missing: Vec<&str> = required
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|r| !granted.contains(r))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::InsufficientScope,
+                format!("missing scope: {}", missing.join(" ")),
+            ))
+        }
+    }
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The result cache: no signature was checked for this call.
+    Cache,
+    /// Signature and claims were checked locally just now.
+    Local,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Cache => "cache",
+            Source::Local => "local",
+        }
+    }
+}
+
+/// A successfully validated token.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub(crate) claims: Arc<Claims>,
+    pub(crate) source: Source,
+    pub(crate) expires_at: Option<f64>,
+}
+
+impl Validated {
+    pub fn claims(&self) -> &Arc<Claims> {
+        &self.claims
+    }
+
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    /// `exp` as Unix seconds, when the token has one.
+    pub fn expires_at(&self) -> Option<f64> {
+        self.expires_at
+    }
+}
