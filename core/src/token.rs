@@ -44,6 +44,14 @@ pub(crate) fn b64(part: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(part).ok()
 }
 
+/// Alphabet and length only (a length of 4k+1 can never be valid base64).
+fn looks_like_b64url(part: &str) -> bool {
+    part.len() % 4 != 1
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Parses the structure and the protected header; checks `alg` against the allowlist.
 /// The payload is decoded only after the signature verifies.
 pub(crate) fn parse<'t>(
@@ -59,6 +67,11 @@ pub(crate) fn parse<'t>(
     }
     let (header_b64, payload_b64, signature_b64) = split(token)
         .ok_or_else(|| Error::malformed("not a compact JWS (three base64url segments)"))?;
+    // The payload is decoded only after the signature verifies, but a segment that cannot be
+    // base64url at all is refused now, as malformed rather than as a bad signature.
+    if !looks_like_b64url(payload_b64) {
+        return Err(Error::malformed("payload is not base64url"));
+    }
     let header_bytes =
         b64(header_b64).ok_or_else(|| Error::malformed("header is not canonical base64url"))?;
     let header =

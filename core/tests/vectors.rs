@@ -1,0 +1,72 @@
+//! The shared vectors (`tests/vectors/*.json`) through the Rust core: every face runs the
+//! same files through its own API and must reach the same outcome.
+
+use std::path::PathBuf;
+
+use jwtgate::{Config, Validator};
+use serde_json::Value;
+
+fn vector_files() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/vectors exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_vector_reaches_its_expected_outcome() {
+    let files = vector_files();
+    assert!(files.len() >= 7, "vectors missing: run `make vectors`");
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for file in files {
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+        for case in doc["cases"].as_array().expect("cases") {
+            count += 1;
+            let name = format!(
+                "{}: {}",
+                file.file_name().unwrap().to_string_lossy(),
+                case["name"].as_str().unwrap()
+            );
+            let config = &doc["configs"][case["config"].as_str().expect("config name")];
+            let token = case["token"].as_str().expect("token");
+            let expect = &case["expect"];
+            let outcome = serde_json::from_value::<Config>(config.clone())
+                .map_err(|e| jwtgate::Error::new(jwtgate::ErrorKind::Config, e.to_string()))
+                .and_then(Validator::new)
+                .and_then(|v| v.validate_blocking(token));
+            match (outcome, expect["valid"].as_bool().expect("valid")) {
+                (Ok(v), true) => {
+                    if Value::Object(v.claims().as_map().clone()) != expect["claims"] {
+                        failures.push(format!("{name}: claims differ"));
+                    }
+                }
+                (Err(e), false) => {
+                    if e.kind().as_str() != expect["error"].as_str().unwrap() {
+                        failures.push(format!(
+                            "{name}: expected {}, got {} ({})",
+                            expect["error"],
+                            e.kind(),
+                            e.message()
+                        ));
+                    }
+                }
+                (Ok(_), false) => {
+                    failures.push(format!("{name}: accepted, expected {}", expect["error"]))
+                }
+                (Err(e), true) => failures.push(format!("{name}: rejected with {e}")),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} vectors failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
