@@ -3,6 +3,8 @@
 //! tokens, since the header and payload are given as raw JSON text — and JWKS documents.
 //! Never use any of this outside tests: the keys are public.
 
+pub mod server;
+
 use std::path::PathBuf;
 
 use aws_lc_rs::rand::SystemRandom;
