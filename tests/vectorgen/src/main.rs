@@ -83,14 +83,18 @@ impl Suite {
         self.cases.push(json!({ "name": name, "config": config, "token": token, "expect": { "valid": false, "error": kind } }));
     }
 
-    fn write(&self, dir: &PathBuf) {
-        let doc = json!({
+    fn document(&self) -> Value {
+        json!({
             "suite": self.name,
             "description": self.description,
             "clock": "expectations hold for any clock between 2026-01-02 and 2096-01-01",
             "configs": self.configs,
             "cases": self.cases,
-        });
+        })
+    }
+
+    fn write(&self, dir: &PathBuf) {
+        let doc = self.document();
         let path = dir.join(format!("{}.json", self.name));
         let text = serde_json::to_string_pretty(&doc).expect("json") + "\n";
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -1155,11 +1159,23 @@ fn der_signature(r: &[u8], s: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The committed file with tokens left out: ECDSA and RSA-PSS signatures are randomised, so
+/// only the cases, configurations and expectations can be compared with a fresh generation.
+fn without_tokens(mut doc: Value) -> Value {
+    if let Some(cases) = doc["cases"].as_array_mut() {
+        for case in cases {
+            case.as_object_mut().map(|c| c.remove("token"));
+        }
+    }
+    doc
+}
+
 fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors");
     std::fs::create_dir_all(&dir).expect("create tests/vectors");
+    let check = std::env::args().any(|a| a == "--check");
     let keys = Keys::load();
-    for suite in [
+    let suites = [
         valid_suite(&keys),
         algorithm_suite(&keys),
         header_suite(&keys),
@@ -1167,7 +1183,31 @@ fn main() {
         signature_suite(&keys),
         claims_suite(&keys),
         keys_suite(&keys),
-    ] {
-        suite.write(&dir);
+    ];
+    let count = suites.len();
+    let mut stale = Vec::new();
+    for suite in suites {
+        if check {
+            let path = dir.join(format!("{}.json", suite.name));
+            let committed: Value = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Value::Null);
+            if without_tokens(committed) != without_tokens(suite.document()) {
+                stale.push(path.display().to_string());
+            }
+        } else {
+            suite.write(&dir);
+        }
+    }
+    if !stale.is_empty() {
+        eprintln!(
+            "stale test vectors (run `make vectors` and commit): {}",
+            stale.join(", ")
+        );
+        std::process::exit(1);
+    }
+    if check {
+        println!("tests/vectors: {count} suites match the generator");
     }
 }

@@ -1,0 +1,46 @@
+# jwtgate: the single entry point. `make demo` runs the main job, `make test` runs every test.
+# Both install what they need; nothing has to be set up by hand first.
+
+CARGO ?= cargo
+SHELL := /bin/bash
+
+FACES := bindings-ffi bindings-python bindings-node
+
+.PHONY: demo test test-rust test-faces fmt-check lint vectors bench help
+
+help:
+	@echo "make demo    - run the end-to-end demo"
+	@echo "make test    - run every test (what CI runs)"
+	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
+	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
+
+demo:
+	$(CARGO) run -q -p jwtgate-demo
+
+test: fmt-check test-rust test-faces
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+# Debug builds, one target dir. Covers the core (unit, vectors, JWKS, validator, Wycheproof
+# tests), the vector generator and the FFI crate's Rust tests.
+test-rust:
+	$(CARGO) test --workspace --exclude jwtgate-benches --exclude jwtgate-demo
+	$(CARGO) run -q -p jwtgate-vectorgen -- --check
+
+# Each face has its own Makefile whose `test` target installs what it needs (venv, npm
+# packages, valgrind) and runs that face's tests.
+test-faces:
+	@set -e; for face in $(FACES); do \
+		if [ -f $$face/Makefile ]; then $(MAKE) -C $$face test; else echo "$$face: not present"; fi; \
+	done
+
+lint:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+vectors:
+	$(CARGO) run -q -p jwtgate-vectorgen
+
+bench:
+	$(CARGO) bench -p jwtgate-benches --bench core -- --warm-up-time 1 --measurement-time 3
+	python3 benches/report.py
