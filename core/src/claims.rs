@@ -105,6 +105,48 @@ pub(crate) fn check(
     Ok(TimeBounds { exp, nbf, iat })
 }
 
+/// Checks an RFC 7662 introspection answer with the JWT rules, for the members it has
+/// (§2.2: `exp`, `iss`, `aud`, ... are all optional there). `token_type` and `require_exp`
+/// are JWT rules and do not apply; `required_claims` does.
+pub(crate) fn check_introspected(
+    answer: &Map<String, Value>,
+    s: &Settings,
+    now: f64,
+) -> Result<TimeBounds> {
+    match answer.get("iss") {
+        None => {}
+        Some(Value::String(iss)) if *iss == s.issuer => {}
+        Some(Value::String(_)) => {
+            return Err(Error::new(
+                ErrorKind::IssuerMismatch,
+                "iss is not the configured issuer",
+            ));
+        }
+        Some(_) => return Err(Error::new(ErrorKind::InvalidClaim, "iss is not a string")),
+    }
+    if let (Some(audiences), Some(aud)) = (&s.audiences, answer.get("aud")) {
+        check_audience(Some(aud), audiences)?;
+    }
+    let exp = numeric_date(answer, "exp")?;
+    let nbf = numeric_date(answer, "nbf")?;
+    let iat = numeric_date(answer, "iat")?;
+    if exp.is_some_and(|exp| now >= exp + s.leeway) {
+        return Err(Error::new(ErrorKind::Expired, "token has expired"));
+    }
+    if nbf.is_some_and(|nbf| now + s.leeway < nbf) {
+        return Err(Error::new(
+            ErrorKind::NotYetValid,
+            "token is not valid yet (nbf)",
+        ));
+    }
+    for name in &s.required_claims {
+        if !answer.contains_key(name) {
+            return Err(missing(name));
+        }
+    }
+    Ok(TimeBounds { exp, nbf, iat })
+}
+
 /// RFC 7519 §4.1.3: `aud` is one string or an array of strings; it matches when one of its
 /// values equals one of ours exactly (no prefix or case folding: RFC 8725 §3.9).
 fn check_audience(aud: Option<&Value>, audiences: &[String]) -> Result<()> {

@@ -75,6 +75,52 @@ pub struct Config {
     /// Allow `http://` URLs for non-loopback hosts. Default `false`: https only, except
     /// loopback addresses (127.0.0.0/8, ::1, localhost) for development and tests.
     pub allow_http: bool,
+    /// Which tokens go where: `auto` (JWTs locally, opaque tokens to introspection), `local`
+    /// (JWTs only) or `introspect` (every token introspected as well). Default `auto`.
+    pub mode: Mode,
+    /// RFC 7662 endpoint. Default: the provider metadata's `introspection_endpoint`.
+    pub introspection_endpoint: Option<String>,
+    /// Client credentials for introspection (RFC 7662 §2.1 requires the caller to
+    /// authenticate). Introspection is enabled when `client_id` is set.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// `client_secret_basic` (default) or `client_secret_post` (RFC 6749 §2.3.1).
+    pub client_auth: ClientAuth,
+    /// Longest an active introspection result is remembered (never past its `exp`).
+    /// Default 60 s.
+    pub introspection_cache_ttl: f64,
+    /// Remember `active: false` answers this long, to shield the provider from floods of
+    /// garbage tokens. Default 0 (off): a token revoked and re-issued is never refused late.
+    pub introspection_negative_ttl: f64,
+    /// Retries after a connect error, timeout, 5xx or 429. Default 2.
+    pub fetch_retries: u32,
+    /// First backoff (doubled each retry, full jitter; `Retry-After` wins). Default 0.1 s.
+    pub fetch_retry_backoff: f64,
+    /// Total time for one fetch including retries. Default 10 s.
+    pub fetch_deadline: f64,
+    /// Consecutive failed fetches that open an endpoint's circuit. Default 5; 0 disables.
+    pub breaker_threshold: u32,
+    /// How long an open circuit fails fast before one probe is let through. Default 30 s.
+    pub breaker_cooldown: f64,
+}
+
+/// Where tokens are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Auto,
+    Local,
+    Introspect,
+}
+
+/// How the introspection client authenticates (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
 }
 
 impl Default for Config {
@@ -102,6 +148,18 @@ impl Default for Config {
             jwks_max_stale: 86_400.0,
             fetch_timeout: 5.0,
             allow_http: false,
+            mode: Mode::Auto,
+            introspection_endpoint: None,
+            client_id: None,
+            client_secret: None,
+            client_auth: ClientAuth::ClientSecretBasic,
+            introspection_cache_ttl: 60.0,
+            introspection_negative_ttl: 0.0,
+            fetch_retries: 2,
+            fetch_retry_backoff: 0.1,
+            fetch_deadline: 10.0,
+            breaker_threshold: 5,
+            breaker_cooldown: 30.0,
         }
     }
 }
@@ -122,7 +180,7 @@ pub(crate) enum KeySourceSetting {
     /// A JWKS URL given directly.
     Uri(reqwest::Url),
     /// Discovery from the issuer (OpenID Connect Discovery, then RFC 8414).
-    Discovery(reqwest::Url),
+    Discovery,
     /// No asymmetric keys: HMAC with `shared_secret` only.
     None,
 }
@@ -150,6 +208,41 @@ pub(crate) struct Settings {
     pub jwks_max_stale: Duration,
     pub fetch_timeout: Duration,
     pub allow_http: bool,
+    pub mode: Mode,
+    /// The issuer as a URL, when discovery is needed (keys or introspection endpoint).
+    pub discovery_url: Option<reqwest::Url>,
+    pub introspection: Option<IntrospectionSettings>,
+    pub fetch_retries: u32,
+    pub fetch_retry_backoff: Duration,
+    pub fetch_deadline: Duration,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct IntrospectionSettings {
+    /// `None`: from the provider metadata.
+    pub endpoint: Option<reqwest::Url>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub client_auth: ClientAuth,
+    pub cache_ttl: f64,
+    pub negative_ttl: f64,
+}
+
+impl Settings {
+    pub(crate) fn http_policy(&self) -> crate::http::Policy {
+        crate::http::Policy {
+            timeout: self.fetch_timeout,
+            retries: self.fetch_retries,
+            backoff: self.fetch_retry_backoff,
+            deadline: self.fetch_deadline,
+        }
+    }
+
+    pub(crate) fn breaker(&self, endpoint: &'static str) -> crate::http::Breaker {
+        crate::http::Breaker::new(endpoint, self.breaker_threshold, self.breaker_cooldown)
+    }
 }
 
 impl Config {
@@ -249,6 +342,21 @@ impl Config {
         if fetch_timeout.is_zero() {
             return Err(Error::config("fetch_timeout", "must be positive"));
         }
+        let fetch_deadline = duration("fetch_deadline", self.fetch_deadline)?;
+        if fetch_deadline.is_zero() {
+            return Err(Error::config("fetch_deadline", "must be positive"));
+        }
+        if self.fetch_retries > 10 {
+            return Err(Error::config("fetch_retries", "must be at most 10"));
+        }
+        let introspection = self.introspection_setting()?;
+        let needs_discovery = matches!(key_source, KeySourceSetting::Discovery)
+            || introspection.as_ref().is_some_and(|i| i.endpoint.is_none());
+        let discovery_url = if needs_discovery {
+            Some(check_url("issuer", &self.issuer, self.allow_http)?)
+        } else {
+            None
+        };
         Ok(Settings {
             issuer: self.issuer.clone(),
             audiences,
@@ -270,7 +378,62 @@ impl Config {
             jwks_max_stale: duration("jwks_max_stale", self.jwks_max_stale)?,
             fetch_timeout,
             allow_http: self.allow_http,
+            mode: self.mode,
+            discovery_url,
+            introspection,
+            fetch_retries: self.fetch_retries,
+            fetch_retry_backoff: duration("fetch_retry_backoff", self.fetch_retry_backoff)?,
+            fetch_deadline,
+            breaker_threshold: self.breaker_threshold,
+            breaker_cooldown: duration("breaker_cooldown", self.breaker_cooldown)?,
         })
+    }
+
+    fn introspection_setting(&self) -> Result<Option<IntrospectionSettings>> {
+        let Some(client_id) = &self.client_id else {
+            if self.mode == Mode::Introspect {
+                return Err(Error::config(
+                    "mode",
+                    "introspect needs client_id and client_secret",
+                ));
+            }
+            if self.introspection_endpoint.is_some() || self.client_secret.is_some() {
+                return Err(Error::config(
+                    "client_id",
+                    "is required to use introspection (RFC 7662 §2.1)",
+                ));
+            }
+            return Ok(None);
+        };
+        if self.mode == Mode::Local {
+            return Err(Error::config(
+                "mode",
+                "local never introspects: remove client_id or use mode auto",
+            ));
+        }
+        if client_id.is_empty() {
+            return Err(Error::config("client_id", "must not be empty"));
+        }
+        let client_secret = match &self.client_secret {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => return Err(Error::config("client_secret", "is required with client_id")),
+        };
+        let endpoint = self
+            .introspection_endpoint
+            .as_deref()
+            .map(|e| check_url("introspection_endpoint", e, self.allow_http))
+            .transpose()?;
+        Ok(Some(IntrospectionSettings {
+            endpoint,
+            client_id: client_id.clone(),
+            client_secret,
+            client_auth: self.client_auth,
+            cache_ttl: seconds("introspection_cache_ttl", self.introspection_cache_ttl)?,
+            negative_ttl: seconds(
+                "introspection_negative_ttl",
+                self.introspection_negative_ttl,
+            )?,
+        }))
     }
 
     fn algorithms_setting(&self, secret: Option<&[u8]>, hmac_only: bool) -> Result<Vec<Algorithm>> {
@@ -347,11 +510,10 @@ impl Config {
                 self.allow_http,
             )?)),
             (None, None) if self.shared_secret.is_some() => Ok(KeySourceSetting::None),
-            (None, None) => Ok(KeySourceSetting::Discovery(check_url(
-                "issuer",
-                &self.issuer,
-                self.allow_http,
-            )?)),
+            (None, None) => {
+                check_url("issuer", &self.issuer, self.allow_http)?;
+                Ok(KeySourceSetting::Discovery)
+            }
         }
     }
 }
@@ -435,7 +597,7 @@ mod tests {
     #[test]
     fn defaults_validate_to_discovery() {
         let s = base().validate().unwrap();
-        assert!(matches!(s.key_source, KeySourceSetting::Discovery(_)));
+        assert!(matches!(s.key_source, KeySourceSetting::Discovery));
         assert!(!s.algorithms.iter().any(|a| a.hmac_min_key_len().is_some()));
         assert_eq!(s.leeway, 30.0);
     }

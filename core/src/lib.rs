@@ -21,19 +21,25 @@
 mod cache;
 mod claims;
 pub mod config;
+mod discovery;
 mod error;
 mod http;
+mod introspect;
 mod json;
 mod jwks;
 mod keys;
 mod runtime;
 mod stats;
+#[doc(hidden)]
+pub mod testing;
 mod token;
 mod validated;
 mod validator;
 
-pub use config::{Audience, Config};
+pub use config::{Audience, ClientAuth, Config, Mode};
 pub use error::{Error, ErrorKind, Result};
+pub use http::breaker::{BreakerHealth, BreakerState};
+pub use introspect::IntrospectionHealth;
 pub use jwks::JwksHealth;
 pub use keys::Algorithm;
 pub use stats::StatsSnapshot;

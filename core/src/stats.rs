@@ -93,6 +93,12 @@ pub(crate) struct Stats {
     pub jwks_keys_rejected: Counter,
     pub stale_served: Counter,
     pub unknown_kid_fast_failures: Counter,
+    pub introspection_requests: Counter,
+    pub introspection_active: Counter,
+    pub introspection_inactive: Counter,
+    pub introspection_errors: Counter,
+    pub introspection_cache_hits: Counter,
+    pub http_retries: Counter,
     refreshes: [Counter; 4],
 }
 
@@ -109,6 +115,12 @@ impl Default for Stats {
             jwks_keys_rejected: Counter::default(),
             stale_served: Counter::default(),
             unknown_kid_fast_failures: Counter::default(),
+            introspection_requests: Counter::default(),
+            introspection_active: Counter::default(),
+            introspection_inactive: Counter::default(),
+            introspection_errors: Counter::default(),
+            introspection_cache_hits: Counter::default(),
+            http_retries: Counter::default(),
             refreshes: Default::default(),
         }
     }
@@ -123,7 +135,7 @@ impl Stats {
         self.refreshes[reason as usize].inc();
     }
 
-    pub(crate) fn snapshot(&self, cache_entries: usize) -> StatsSnapshot {
+    pub(crate) fn snapshot(&self, cache_entries: usize, breaker_transitions: u64) -> StatsSnapshot {
         let failures: Vec<(String, u64)> = ErrorKind::ALL
             .iter()
             .map(|k| (k.as_str().to_string(), self.failures[k.index()].get()))
@@ -146,6 +158,13 @@ impl Stats {
                 .collect(),
             stale_served: self.stale_served.get(),
             unknown_kid_fast_failures: self.unknown_kid_fast_failures.get(),
+            introspection_requests: self.introspection_requests.get(),
+            introspection_active: self.introspection_active.get(),
+            introspection_inactive: self.introspection_inactive.get(),
+            introspection_errors: self.introspection_errors.get(),
+            introspection_cache_hits: self.introspection_cache_hits.get(),
+            http_retries: self.http_retries.get(),
+            breaker_transitions,
         }
     }
 }
@@ -172,6 +191,18 @@ pub struct StatsSnapshot {
     pub stale_served: u64,
     /// Unknown kids refused without a fetch because of the cooldown.
     pub unknown_kid_fast_failures: u64,
+    /// Introspection requests sent (one per token however many callers shared it).
+    pub introspection_requests: u64,
+    pub introspection_active: u64,
+    pub introspection_inactive: u64,
+    /// Introspections that failed: provider unreachable, circuit open, bad answers.
+    pub introspection_errors: u64,
+    /// Opaque tokens answered from the result cache or the negative cache.
+    pub introspection_cache_hits: u64,
+    /// HTTP retries (JWKS, discovery and introspection).
+    pub http_retries: u64,
+    /// Circuit-breaker state changes, all endpoints.
+    pub breaker_transitions: u64,
 }
 
 impl StatsSnapshot {
@@ -240,6 +271,33 @@ impl StatsSnapshot {
             "unknown_kid_fast_failures_total",
             "Unknown kids refused during the refresh cooldown.",
             &[(String::new(), self.unknown_kid_fast_failures)],
+        );
+        counter(
+            "introspection_requests_total",
+            "Introspection requests by answer.",
+            &[
+                ("{result=\"active\"}".to_string(), self.introspection_active),
+                (
+                    "{result=\"inactive\"}".to_string(),
+                    self.introspection_inactive,
+                ),
+                ("{result=\"error\"}".to_string(), self.introspection_errors),
+            ],
+        );
+        counter(
+            "introspection_cache_hits_total",
+            "Opaque tokens answered from cache.",
+            &[(String::new(), self.introspection_cache_hits)],
+        );
+        counter(
+            "http_retries_total",
+            "HTTP retries.",
+            &[(String::new(), self.http_retries)],
+        );
+        counter(
+            "breaker_transitions_total",
+            "Circuit-breaker state changes.",
+            &[(String::new(), self.breaker_transitions)],
         );
         counter(
             "sync_deferred_total",

@@ -53,27 +53,36 @@ fn looks_like_b64url(part: &str) -> bool {
 }
 
 /// Parses the structure and the protected header; checks `alg` against the allowlist.
-/// The payload is decoded only after the signature verifies.
+/// `Ok(None)`: not a JWS at all (an opaque token, or garbage). The payload is decoded only
+/// after the signature verifies.
 pub(crate) fn parse<'t>(
     token: &'t str,
     max_bytes: usize,
     allowed: &[Algorithm],
-) -> Result<CompactJws<'t>> {
+) -> Result<Option<CompactJws<'t>>> {
     if token.len() > max_bytes {
         return Err(Error::new(
             ErrorKind::TokenTooLarge,
             format!("token is {} bytes, the limit is {max_bytes}", token.len()),
         ));
     }
-    let (header_b64, payload_b64, signature_b64) = split(token)
-        .ok_or_else(|| Error::malformed("not a compact JWS (three base64url segments)"))?;
+    // RFC 7515 §7.1 gives no marker for "this is a JWS"; we take three segments whose first
+    // decodes to text starting with `{` as a JWS attempt: from there on every fault is final
+    // (never sent to introspection). Anything else is not a JWS (see `is_b64token`).
+    let Some((header_b64, payload_b64, signature_b64)) = split(token) else {
+        return Ok(None);
+    };
+    let Some(header_bytes) = b64(header_b64) else {
+        return Ok(None);
+    };
+    if header_bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Ok(None);
+    }
     // The payload is decoded only after the signature verifies, but a segment that cannot be
     // base64url at all is refused now, as malformed rather than as a bad signature.
     if !looks_like_b64url(payload_b64) {
         return Err(Error::malformed("payload is not base64url"));
     }
-    let header_bytes =
-        b64(header_b64).ok_or_else(|| Error::malformed("header is not canonical base64url"))?;
     let header =
         json::parse_object(&header_bytes).map_err(|e| Error::malformed(format!("header: {e}")))?;
     let header_json =
@@ -93,7 +102,7 @@ pub(crate) fn parse<'t>(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Error::malformed("signature is empty or not canonical base64url"))?;
     let signing_input_len = header_b64.len() + 1 + payload_b64.len();
-    Ok(CompactJws {
+    Ok(Some(CompactJws {
         alg,
         kid,
         typ,
@@ -101,7 +110,17 @@ pub(crate) fn parse<'t>(
         signing_input: &token.as_bytes()[..signing_input_len],
         payload_b64,
         signature,
-    })
+    }))
+}
+
+/// RFC 6750 §2.1 `b64token`: what a bearer token may look like at all. A string that is not a
+/// JWS and not even this is malformed, and is never sent to introspection.
+pub(crate) fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// RFC 8725 §3.1: the token's `alg` only selects among algorithms we already allow; `none`
@@ -187,17 +206,28 @@ mod tests {
     #[test]
     fn parses_a_good_header() {
         let t = token(r#"{"alg":"RS256","kid":"k1","typ":"at+jwt"}"#);
-        let p = parse(&t, 16384, &[Algorithm::RS256]).unwrap();
+        let p = parse(&t, 16384, &[Algorithm::RS256]).unwrap().unwrap();
         assert_eq!(p.alg, Algorithm::RS256);
         assert_eq!(p.kid.as_deref(), Some("k1"));
         assert_eq!(p.signature, b"sig");
     }
 
+    fn not_jws(t: &str) -> bool {
+        matches!(parse(t, 16384, &[Algorithm::RS256]), Ok(None))
+    }
+
     #[test]
     fn structure_is_strict() {
-        assert_eq!(kind("a.b"), ErrorKind::Malformed);
-        assert_eq!(kind("a.b.c.d"), ErrorKind::Malformed);
-        assert_eq!(kind(&".".repeat(1000)), ErrorKind::Malformed);
+        assert!(not_jws("a.b"));
+        assert!(not_jws("a.b.c.d"));
+        assert!(not_jws(&".".repeat(1000)));
+        assert!(not_jws(&format!(
+            "{}.{}.{}",
+            enc("[1]"),
+            enc("{}"),
+            enc("sig")
+        )));
+        assert!(not_jws("opaque-token-value"));
         assert_eq!(kind(&"a".repeat(20000)), ErrorKind::TokenTooLarge);
         let padded = format!(
             "{}=.{}.{}",
@@ -205,9 +235,21 @@ mod tests {
             enc("{}"),
             enc("sig")
         );
-        assert_eq!(kind(&padded), ErrorKind::Malformed);
+        assert!(not_jws(&padded));
+        let bad_payload = format!("{}.{}.{}", enc(r#"{"alg":"RS256"}"#), "a b", enc("sig"));
+        assert_eq!(kind(&bad_payload), ErrorKind::Malformed);
         let no_sig = format!("{}.{}.", enc(r#"{"alg":"RS256"}"#), enc("{}"));
         assert_eq!(kind(&no_sig), ErrorKind::Malformed);
+    }
+
+    #[test]
+    fn b64token_syntax() {
+        assert!(is_b64token("abc.DEF-_~+/=="));
+        assert!(!is_b64token(""));
+        assert!(!is_b64token("=="));
+        assert!(!is_b64token("a=b"));
+        assert!(!is_b64token("Bearer abc"));
+        assert!(!is_b64token("ab\u{e9}"));
     }
 
     #[test]

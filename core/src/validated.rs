@@ -97,6 +97,8 @@ pub enum Source {
     Cache,
     /// Signature and claims were checked locally just now.
     Local,
+    /// The provider's introspection endpoint answered just now (RFC 7662).
+    Introspection,
 }
 
 impl Source {
@@ -104,6 +106,7 @@ impl Source {
         match self {
             Source::Cache => "cache",
             Source::Local => "local",
+            Source::Introspection => "introspection",
         }
     }
 }
@@ -114,6 +117,8 @@ pub struct Validated {
     pub(crate) claims: Arc<Claims>,
     pub(crate) source: Source,
     pub(crate) expires_at: Option<f64>,
+    /// Confirmed by introspection (counted separately on cache hits).
+    pub(crate) introspected: bool,
 }
 
 impl Validated {

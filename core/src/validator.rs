@@ -7,6 +7,17 @@
 //! 4. the signature (aws-lc-rs, pre-parsed keys);
 //! 5. the payload (strict JSON) and the registered claims;
 //! 6. revocation; then the result is cached.
+//!
+//! Which path a token takes (the same for every face):
+//!
+//! | token | `auto` (default) | `local` | `introspect` |
+//! |---|---|---|---|
+//! | compact JWS (3 segments, header `{...}`) | local validation; every failure is final | local | local, then introspection must say active |
+//! | other RFC 6750 `b64token` (opaque) | introspection, or `unsupported_token` without `client_id` | `unsupported_token` | introspection |
+//! | anything else | `malformed` | `malformed` | `malformed` |
+//!
+//! A JWT that fails locally is never sent to introspection: that would turn forged tokens into
+//! provider load and give an attacker a second, weaker path.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,8 +28,11 @@ use serde::Serialize;
 use crate::cache::revocation::Revocations;
 use crate::cache::{ResultCache, TokenHash};
 use crate::claims;
-use crate::config::{Config, KeySourceSetting, Settings};
+use crate::config::{Config, KeySourceSetting, Mode as TokenMode, Settings};
+use crate::discovery::Discovery;
 use crate::error::{Error, ErrorKind, Result};
+use crate::http::BreakerHealth;
+use crate::introspect::{IntrospectionHealth, Introspector};
 use crate::json;
 use crate::jwks::{JwksCache, JwksHealth, KeyLookup, Mode, Remote};
 use crate::keys::{Algorithm, Family, KeySet, import_jwks};
@@ -45,6 +59,8 @@ enum Keys {
 struct Inner {
     settings: Settings,
     keys: Keys,
+    discovery: Option<Arc<Discovery>>,
+    introspector: Option<Arc<Introspector>>,
     hmac_keys: Vec<(Algorithm, hmac::Key)>,
     cache: ResultCache,
     revocations: Revocations,
@@ -67,6 +83,12 @@ enum Step {
         reason: RefreshReason,
         attempts: u64,
     },
+    /// An opaque token (`local` is `None`), or in `introspect` mode a JWT that passed local
+    /// validation, must be introspected. `epoch` is the cache epoch seen before any check.
+    NeedIntrospection {
+        local: Option<Validated>,
+        epoch: u64,
+    },
 }
 
 /// Health of a validator (served by every face's `health()`).
@@ -76,6 +98,8 @@ pub struct Health {
     /// `static`, `remote` or `shared_secret`.
     pub key_source: &'static str,
     pub jwks: Option<JwksHealth>,
+    pub discovery: Option<BreakerHealth>,
+    pub introspection: Option<IntrospectionHealth>,
     pub cache_entries: usize,
 }
 
@@ -92,32 +116,52 @@ impl Validator {
     pub fn new(config: Config) -> Result<Validator> {
         let settings = config.validate()?;
         let stats = Arc::new(Stats::default());
-        let keys = match &settings.key_source {
-            KeySourceSetting::Static(doc) => {
-                Keys::Static(Arc::new(static_keys(doc, &settings.algorithms)?))
-            }
-            KeySourceSetting::Uri(url) => Keys::Remote(JwksCache::new(
-                Remote::Uri(url.clone()),
-                &settings,
+        let discovery = settings.discovery_url.clone().map(|url| {
+            Arc::new(Discovery::new(
+                url,
+                settings.issuer.clone(),
+                settings.allow_http,
+                settings.http_policy(),
+                settings.breaker("discovery"),
                 stats.clone(),
-            )),
-            KeySourceSetting::Discovery(url) => Keys::Remote(JwksCache::new(
-                Remote::Discovery(url.clone()),
-                &settings,
-                stats.clone(),
-            )),
-            KeySourceSetting::None => Keys::None,
-        };
+            ))
+        });
+        let keys =
+            match &settings.key_source {
+                KeySourceSetting::Static(doc) => {
+                    Keys::Static(Arc::new(static_keys(doc, &settings.algorithms)?))
+                }
+                KeySourceSetting::Uri(url) => Keys::Remote(JwksCache::new(
+                    Remote::Uri(url.clone()),
+                    &settings,
+                    stats.clone(),
+                )),
+                KeySourceSetting::Discovery => Keys::Remote(JwksCache::new(
+                    Remote::Discovery(discovery.clone().ok_or_else(|| {
+                        Error::new(ErrorKind::Internal, "discovery without a URL")
+                    })?),
+                    &settings,
+                    stats.clone(),
+                )),
+                KeySourceSetting::None => Keys::None,
+            };
         let hmac_keys = match &settings.shared_secret {
-            Some(secret) => settings
-                .algorithms
-                .iter()
-                .filter_map(|a| a.hmac_algorithm().map(|h| (*a, hmac::Key::new(h, secret))))
-                .collect(),
+            Some(secret) => hmac_keys(secret, &settings.algorithms),
             None => Vec::new(),
         };
+        let introspector = settings.introspection.clone().map(|i| {
+            Arc::new(Introspector::new(
+                i,
+                discovery.clone(),
+                settings.http_policy(),
+                settings.breaker("introspection"),
+                stats.clone(),
+            ))
+        });
         Ok(Validator {
             inner: Arc::new(Inner {
+                discovery,
+                introspector,
                 cache: ResultCache::new(settings.cache_max_entries, settings.cache_max_ttl),
                 settings,
                 keys,
@@ -139,13 +183,28 @@ impl Validator {
     pub fn validate_local(&self, token: &str) -> Result<Validated> {
         let result = match self.inner.first_pass(token, Mode::NoNetwork) {
             Step::Done(result) => result,
-            Step::NeedKeys { .. } => Err(Error::new(
+            _ => Err(Error::new(
                 ErrorKind::Internal,
-                "network-free pass asked for a fetch",
+                "network-free pass asked for the network",
             )),
         };
         self.inner.record(&result);
         result
+    }
+
+    /// Answers from the result cache only: no parsing, no signature check, no I/O. `None`
+    /// means "not cached" and counts nothing: call [`Validator::validate_local`] or
+    /// [`Validator::validate`] next (they count the miss). For faces where leaving the calling
+    /// thread costs more than a hit: Python takes this path with the GIL held and releases the
+    /// GIL only for the work past the cache.
+    pub fn validate_cached(&self, token: &str) -> Option<Validated> {
+        let inner = &self.inner;
+        if !inner.cache.enabled() || token.len() > inner.settings.max_token_bytes {
+            return None;
+        }
+        let result = Ok(inner.cached(inner.cache.hash(token), now())?);
+        inner.record(&result);
+        result.ok()
     }
 
     /// Validates a token, fetching keys when needed. The network work runs on jwtgate's own
@@ -153,9 +212,7 @@ impl Validator {
     pub async fn validate(&self, token: &str) -> Result<Validated> {
         let result = match self.inner.first_pass(token, Mode::MayFetch) {
             Step::Done(result) => result,
-            Step::NeedKeys { reason, attempts } => {
-                self.inner.after_fetch(token, reason, attempts).await
-            }
+            step => self.inner.finish(token, step).await,
         };
         self.inner.record(&result);
         result
@@ -167,10 +224,10 @@ impl Validator {
     pub fn validate_blocking(&self, token: &str) -> Result<Validated> {
         let result = match self.inner.first_pass(token, Mode::MayFetch) {
             Step::Done(result) => result,
-            Step::NeedKeys { reason, attempts } => {
+            step => {
                 let inner = self.inner.clone();
                 let token = token.to_owned();
-                runtime::block_on(async move { inner.after_fetch(&token, reason, attempts).await })
+                runtime::block_on(async move { inner.finish(&token, step).await })
             }
         };
         self.inner.record(&result);
@@ -231,7 +288,20 @@ impl Validator {
     }
 
     pub fn stats(&self) -> StatsSnapshot {
-        self.inner.stats.snapshot(self.inner.cache.len())
+        let inner = &self.inner;
+        let transitions = inner
+            .discovery
+            .as_ref()
+            .map_or(0, |d| d.breaker.transitions.get())
+            + inner
+                .introspector
+                .as_ref()
+                .map_or(0, |i| i.breaker_transitions())
+            + match &inner.keys {
+                Keys::Remote(j) => j.breaker_transitions(),
+                _ => 0,
+            };
+        inner.stats.snapshot(inner.cache.len(), transitions)
     }
 
     /// The counters in Prometheus text format.
@@ -249,12 +319,24 @@ impl Validator {
             issuer: self.inner.settings.issuer.clone(),
             key_source,
             jwks,
+            discovery: self.inner.discovery.as_ref().map(|d| d.breaker.health()),
+            introspection: self.inner.introspector.as_ref().map(|i| i.health()),
             cache_entries: self.inner.cache.len(),
         }
     }
 }
 
 impl Inner {
+    /// A result-cache lookup, counted as a hit when it is one.
+    fn cached(&self, h: TokenHash, now: f64) -> Option<Validated> {
+        let hit = self.cache.get(h, now)?;
+        self.stats.cache_hits.inc();
+        if hit.introspected {
+            self.stats.introspection_cache_hits.inc();
+        }
+        Some(hit)
+    }
+
     /// Cache, then a full local check; stops when keys must be fetched first.
     fn first_pass(&self, token: &str, mode: Mode) -> Step {
         // Size first: hashing a megabyte to look it up would itself be the attack.
@@ -271,8 +353,7 @@ impl Inner {
         let now = now();
         let hash = if self.cache.enabled() {
             let h = self.cache.hash(token);
-            if let Some(hit) = self.cache.get(h, now) {
-                self.stats.cache_hits.inc();
+            if let Some(hit) = self.cached(h, now) {
                 return Step::Done(Ok(hit));
             }
             self.stats.cache_misses.inc();
@@ -283,24 +364,122 @@ impl Inner {
         self.check(token, hash, mode, now)
     }
 
-    /// The second pass, after the fetch the first one asked for.
-    async fn after_fetch(
-        &self,
-        token: &str,
-        reason: RefreshReason,
-        attempts: u64,
-    ) -> Result<Validated> {
-        if let Keys::Remote(jwks) = &self.keys {
-            jwks.fetch(reason, attempts).await;
-        }
-        let hash = self.cache.enabled().then(|| self.cache.hash(token));
-        match self.check(token, hash, Mode::AfterFetch, now()) {
+    /// Everything after a first pass that needs the network: the JWKS fetch it asked for
+    /// (then a second, fetch-free pass), and introspection. Runs on any executor.
+    async fn finish(&self, token: &str, step: Step) -> Result<Validated> {
+        let step = match step {
+            Step::NeedKeys { reason, attempts } => {
+                if let Keys::Remote(jwks) = &self.keys {
+                    jwks.fetch(reason, attempts).await;
+                }
+                let hash = self.cache.enabled().then(|| self.cache.hash(token));
+                self.check(token, hash, Mode::AfterFetch, now())
+            }
+            other => other,
+        };
+        match step {
             Step::Done(result) => result,
             Step::NeedKeys { .. } => Err(Error::new(
                 ErrorKind::Internal,
                 "fetch requested after fetch",
             )),
+            Step::NeedIntrospection { local, epoch } => self.introspect(token, local, epoch).await,
         }
+    }
+
+    /// RFC 7662: asks the provider, checks the answer with the JWT rules, caches an active
+    /// answer for `min(introspection_cache_ttl, exp - now)`.
+    async fn introspect(
+        &self,
+        token: &str,
+        local: Option<Validated>,
+        epoch: u64,
+    ) -> Result<Validated> {
+        let introspector = self
+            .introspector
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "introspection without a client"))?;
+        let hash = self.cache.hash(token);
+        let answer = match introspector.introspect(token, hash).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                if e.kind() == ErrorKind::Inactive {
+                    introspector.remember_inactive(hash, now());
+                }
+                return Err(e);
+            }
+        };
+        let now = now();
+        let bounds = claims::check_introspected(&answer, &self.settings, now)?;
+        let validated = match local {
+            // A JWT keeps its own verified claims; introspection only confirmed it is active.
+            Some(v) => Validated {
+                source: Source::Introspection,
+                introspected: true,
+                ..v
+            },
+            None => {
+                let json = serde_json::to_string(&*answer)
+                    .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+                Validated {
+                    claims: Arc::new(Claims::new((*answer).clone(), json, "{}".to_string())),
+                    source: Source::Introspection,
+                    expires_at: bounds.exp,
+                    introspected: true,
+                }
+            }
+        };
+        if !self.revocations.is_empty() && self.revocations.is_revoked(validated.claims(), now) {
+            return Err(Error::new(ErrorKind::Revoked, "token has been revoked"));
+        }
+        let ttl = introspector.cache_ttl();
+        if self.cache.enabled() && ttl > 0.0 {
+            // The provider's exp is authoritative here: no leeway is added to it.
+            let valid_until = validated
+                .expires_at
+                .map_or(now + ttl, |exp| exp.min(now + ttl));
+            self.cache
+                .insert(hash, validated.clone(), valid_until, None, now, epoch);
+        }
+        Ok(validated)
+    }
+
+    /// Not a JWS: an opaque token goes to introspection (when configured); anything that is
+    /// not even an RFC 6750 bearer token is malformed.
+    fn opaque(
+        &self,
+        token: &str,
+        hash: Option<TokenHash>,
+        mode: Mode,
+        now: f64,
+        epoch: u64,
+    ) -> Step {
+        if !token::is_b64token(token) {
+            return Step::Done(Err(Error::malformed(
+                "neither a compact JWS nor an RFC 6750 bearer token",
+            )));
+        }
+        let Some(introspector) = &self.introspector else {
+            return Step::Done(Err(Error::new(
+                ErrorKind::UnsupportedToken,
+                "not a JWT, and no introspection is configured (client_id)",
+            )));
+        };
+        let hash = hash.unwrap_or_else(|| self.cache.hash(token));
+        if introspector.known_inactive(hash, now) {
+            self.stats.introspection_cache_hits.inc();
+            return Step::Done(Err(Error::new(
+                ErrorKind::Inactive,
+                "the provider said the token is not active",
+            )));
+        }
+        if mode == Mode::NoNetwork {
+            return Step::Done(Err(Error::new(
+                ErrorKind::KeysNotLoaded,
+                "an opaque token needs introspection",
+            )));
+        }
+        Step::NeedIntrospection { local: None, epoch }
     }
 
     fn check(&self, token: &str, hash: Option<TokenHash>, mode: Mode, now: f64) -> Step {
@@ -311,7 +490,8 @@ impl Inner {
             self.settings.max_token_bytes,
             &self.settings.algorithms,
         ) {
-            Ok(jws) => jws,
+            Ok(Some(jws)) => jws,
+            Ok(None) => return self.opaque(token, hash, mode, now, epoch),
             Err(e) => return Step::Done(Err(e)),
         };
         let verified = match jws.alg.family() {
@@ -331,26 +511,25 @@ impl Inner {
                 )),
             },
         };
-        Step::Done(verified.and_then(|()| self.accept(jws, hash, epoch, now)))
+        let introspect_too = self.settings.mode == TokenMode::Introspect;
+        let cache_hash = if introspect_too { None } else { hash };
+        match verified.and_then(|()| self.accept(jws, cache_hash, epoch, now)) {
+            Ok(_) if introspect_too && mode == Mode::NoNetwork => Step::Done(Err(Error::new(
+                ErrorKind::KeysNotLoaded,
+                "mode introspect: the token must be introspected",
+            ))),
+            Ok(local) if introspect_too => Step::NeedIntrospection {
+                local: Some(local),
+                epoch,
+            },
+            other => Step::Done(other),
+        }
     }
 
     /// HMAC keys only ever come from `shared_secret` (RFC 8725 §3.1: an attacker who can pick
     /// HS256 must not get a public key used as the secret, CVE-2016-10555).
     fn verify_hmac(&self, jws: &CompactJws<'_>) -> Result<()> {
-        let key = self
-            .hmac_keys
-            .iter()
-            .find(|(a, _)| *a == jws.alg)
-            .map(|(_, k)| k)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::AlgorithmNotAllowed,
-                    format!("{} needs shared_secret", jws.alg),
-                )
-            })?;
-        // Constant-time comparison.
-        hmac::verify(key, jws.signing_input, &jws.signature)
-            .map_err(|_| Error::new(ErrorKind::SignatureInvalid, "signature does not verify"))
+        verify_hmac(&self.hmac_keys, jws)
     }
 
     /// Signature verified: decode and check the claims, check revocation, cache the result.
@@ -376,6 +555,7 @@ impl Inner {
             claims,
             source: Source::Local,
             expires_at: bounds.exp,
+            introspected: false,
         };
         if let Some(h) = hash {
             let leeway = self.settings.leeway;
@@ -400,7 +580,34 @@ impl Inner {
     }
 }
 
-fn verify_with(keys: &KeySet, jws: &CompactJws<'_>) -> Result<()> {
+/// One HMAC key per allowed HS* algorithm, all from `shared_secret`.
+pub(crate) fn hmac_keys(secret: &[u8], algorithms: &[Algorithm]) -> Vec<(Algorithm, hmac::Key)> {
+    algorithms
+        .iter()
+        .filter_map(|a| a.hmac_algorithm().map(|h| (*a, hmac::Key::new(h, secret))))
+        .collect()
+}
+
+pub(crate) fn verify_hmac(
+    hmac_keys: &[(Algorithm, hmac::Key)],
+    jws: &CompactJws<'_>,
+) -> Result<()> {
+    let key = hmac_keys
+        .iter()
+        .find(|(a, _)| *a == jws.alg)
+        .map(|(_, k)| k)
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::AlgorithmNotAllowed,
+                format!("{} needs shared_secret", jws.alg),
+            )
+        })?;
+    // Constant-time comparison.
+    hmac::verify(key, jws.signing_input, &jws.signature)
+        .map_err(|_| Error::new(ErrorKind::SignatureInvalid, "signature does not verify"))
+}
+
+pub(crate) fn verify_with(keys: &KeySet, jws: &CompactJws<'_>) -> Result<()> {
     let key = keys.select(jws.kid.as_deref(), jws.alg)?;
     key.verify_sig(jws.signing_input, &jws.signature)
         .map_err(|_| Error::new(ErrorKind::SignatureInvalid, "signature does not verify"))
@@ -408,7 +615,7 @@ fn verify_with(keys: &KeySet, jws: &CompactJws<'_>) -> Result<()> {
 
 /// A static JWKS is the user's own configuration: any key we would refuse is a config error
 /// (silently dropping it would fail later, far from the cause).
-fn static_keys(doc: &serde_json::Value, algorithms: &[Algorithm]) -> Result<KeySet> {
+pub(crate) fn static_keys(doc: &serde_json::Value, algorithms: &[Algorithm]) -> Result<KeySet> {
     let serde_json::Value::Object(doc) = doc else {
         return Err(Error::config(
             "jwks",

@@ -245,6 +245,9 @@ fn stale_keys_are_served_while_the_provider_is_down_up_to_max_stale() {
     cfg.jwks_max_stale = 1.5;
     cfg.jwks_refresh_cooldown = 0.2;
     cfg.cache_max_entries = 0; // every call needs the keys
+    cfg.fetch_retries = 0; // one request per fetch, to count them
+    cfg.breaker_threshold = 3;
+    cfg.breaker_cooldown = 0.3;
     let v = Validator::new(cfg).unwrap();
     v.ready_blocking().unwrap();
     down.store(true, Ordering::SeqCst);
@@ -267,9 +270,9 @@ fn stale_keys_are_served_while_the_provider_is_down_up_to_max_stale() {
     std::thread::sleep(Duration::from_millis(1500));
     let err = v.validate_blocking(&t).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::JwksUnavailable);
-    // The provider comes back: everything recovers.
+    // The provider comes back: everything recovers once the breaker lets a probe through.
     down.store(false, Ordering::SeqCst);
-    std::thread::sleep(Duration::from_millis(250));
+    std::thread::sleep(Duration::from_millis(400));
     v.validate_blocking(&t).unwrap();
     assert_eq!(v.health().jwks.unwrap().freshness, "fresh");
 }
@@ -280,6 +283,8 @@ fn a_hanging_provider_costs_at_most_the_fetch_timeout() {
         TestServer::start(|_| Reply::json(&json!({"keys": []})).delayed(Duration::from_secs(30)));
     let mut cfg = config(&server);
     cfg.fetch_timeout = 0.3;
+    cfg.fetch_deadline = 1.0; // retries included
+    cfg.jwks_refresh_cooldown = 5.0;
     let v = Validator::new(cfg).unwrap();
     let started = Instant::now();
     let err = v.validate_blocking(&token(&key_a())).unwrap_err();
@@ -351,6 +356,7 @@ fn bad_provider_answers_are_errors_not_crashes() {
         let server = TestServer::start(move |_| reply.clone());
         let mut cfg = config(&server);
         cfg.fetch_timeout = 1.0;
+        cfg.fetch_deadline = 2.0; // retries included
         let v = Validator::new(cfg).unwrap();
         let started = Instant::now();
         let err = v.validate_blocking(&token(&a)).unwrap_err();

@@ -58,7 +58,7 @@ fn oversized_inputs_are_refused_before_any_work() {
     let big = validator_with(|c| c.max_token_bytes = 1 << 20);
     assert_eq!(
         big.validate_local(&dots).unwrap_err().kind(),
-        ErrorKind::Malformed
+        ErrorKind::UnsupportedToken
     );
     assert_eq!(
         v.validate_local("").unwrap_err().kind(),
@@ -263,7 +263,9 @@ fn metrics_text_is_prometheus_exposition() {
     let text = v.metrics_text();
     assert!(text.contains("# TYPE jwtgate_validations_total counter"));
     assert!(text.contains("jwtgate_validations_total{outcome=\"ok\"} 2"));
-    assert!(text.contains("jwtgate_validations_total{outcome=\"error\",kind=\"malformed\"} 1"));
+    assert!(
+        text.contains("jwtgate_validations_total{outcome=\"error\",kind=\"unsupported_token\"} 1")
+    );
     assert!(text.contains("jwtgate_cache_hits_total 1"));
     assert!(text.contains("jwtgate_cache_entries 1"));
     for line in text.lines().filter(|l| !l.starts_with('#')) {

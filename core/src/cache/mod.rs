@@ -222,6 +222,7 @@ mod tests {
             claims: Arc::new(Claims::new(m, String::new(), String::new())),
             source: Source::Local,
             expires_at: None,
+            introspected: false,
         }
     }
 

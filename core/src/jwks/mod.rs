@@ -15,8 +15,6 @@
 //! - Nothing runs without traffic: refreshes are started by validations, so there is no timer
 //!   thread to survive `fork()`.
 
-mod discovery;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,8 +23,9 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::config::Settings;
+use crate::discovery::Discovery;
 use crate::error::{Error, ErrorKind};
-use crate::http;
+use crate::http::{self, Breaker, BreakerHealth, Policy};
 use crate::json;
 use crate::keys::{Algorithm, KeySet, import_jwks};
 use crate::runtime;
@@ -43,7 +42,7 @@ const REFRESH_AT: f64 = 0.8;
 #[derive(Debug, Clone)]
 pub(crate) enum Remote {
     Uri(reqwest::Url),
-    Discovery(reqwest::Url),
+    Discovery(Arc<Discovery>),
 }
 
 #[derive(Debug, Clone)]
@@ -53,7 +52,6 @@ struct Timing {
     max_ttl: Duration,
     cooldown: Duration,
     max_stale: Duration,
-    fetch_timeout: Duration,
 }
 
 /// What the caller of [`JwksCache::lookup`] is able to do about missing keys.
@@ -97,10 +95,10 @@ struct Inflight {
 struct Inner {
     remote: Remote,
     issuer: String,
-    allow_http: bool,
     algorithms: Vec<Algorithm>,
     timing: Timing,
-    discovered: Mutex<Option<reqwest::Url>>,
+    policy: Policy,
+    breaker: Breaker,
     state: RwLock<State>,
     inflight: Mutex<Option<Inflight>>,
     negative: Mutex<HashMap<String, Instant>>,
@@ -132,6 +130,7 @@ pub struct JwksHealth {
     /// `fresh`, `stale` (past its lifetime, still used), `expired` (past max_stale) or `empty`.
     pub freshness: &'static str,
     pub last_error: Option<String>,
+    pub breaker: BreakerHealth,
 }
 
 impl JwksCache {
@@ -140,7 +139,8 @@ impl JwksCache {
             inner: Arc::new(Inner {
                 remote,
                 issuer: settings.issuer.clone(),
-                allow_http: settings.allow_http,
+                policy: settings.http_policy(),
+                breaker: settings.breaker("jwks"),
                 algorithms: settings.algorithms.clone(),
                 timing: Timing {
                     ttl: settings.jwks_ttl,
@@ -148,9 +148,7 @@ impl JwksCache {
                     max_ttl: settings.jwks_max_ttl,
                     cooldown: settings.jwks_refresh_cooldown,
                     max_stale: settings.jwks_max_stale,
-                    fetch_timeout: settings.fetch_timeout,
                 },
-                discovered: Mutex::new(None),
                 state: RwLock::new(State::default()),
                 inflight: Mutex::new(None),
                 negative: Mutex::new(HashMap::new()),
@@ -309,6 +307,10 @@ impl JwksCache {
         Some(rx)
     }
 
+    pub(crate) fn breaker_transitions(&self) -> u64 {
+        self.inner.breaker.transitions.get()
+    }
+
     pub(crate) fn health(&self) -> JwksHealth {
         let st = self.inner.state.read();
         let now = Instant::now();
@@ -329,38 +331,41 @@ impl JwksCache {
             age_seconds: st.fetched_at.map(|t| now.duration_since(t).as_secs_f64()),
             freshness,
             last_error: st.last_error.clone(),
+            breaker: self.inner.breaker.health(),
         }
     }
 }
 
 impl Inner {
     async fn fetch_keys(&self) -> Result<(KeySet, Duration), String> {
-        let client = runtime::shared().http.clone();
         let url = match &self.remote {
             Remote::Uri(url) => url.clone(),
-            Remote::Discovery(issuer_url) => {
-                let known = self.discovered.lock().clone();
-                match known {
-                    Some(url) => url,
-                    None => {
-                        let url = discovery::jwks_uri(
-                            &client,
-                            issuer_url,
-                            &self.issuer,
-                            self.allow_http,
-                            self.timing.fetch_timeout,
-                        )
-                        .await?;
-                        *self.discovered.lock() = Some(url.clone());
-                        url
-                    }
-                }
-            }
+            Remote::Discovery(discovery) => discovery
+                .metadata()
+                .await?
+                .jwks_uri
+                .clone()
+                .ok_or("the provider metadata has no jwks_uri")?,
         };
-        let fetched = http::get(&client, &url, self.timing.fetch_timeout, MAX_JWKS_BYTES).await?;
+        let client = runtime::shared().http.clone();
+        let make = || {
+            client.get(url.clone()).header(
+                reqwest::header::ACCEPT,
+                "application/json, application/jwk-set+json",
+            )
+        };
+        let fetched = http::send(
+            make,
+            &url,
+            &self.policy,
+            &self.breaker,
+            &self.stats,
+            MAX_JWKS_BYTES,
+        )
+        .await?;
         if fetched.status != 200 {
             return Err(format!(
-                "GET {} answered HTTP {}",
+                "{} answered HTTP {}",
                 http::redacted(&url),
                 fetched.status
             ));

@@ -506,7 +506,7 @@ fn header_suite(k: &Keys) -> Suite {
         "header is an array",
         "default",
         raw(&k.rsa_a, r#"["RS256"]"#, &c),
-        "malformed",
+        "unsupported_token",
     );
     s
 }
@@ -527,15 +527,20 @@ fn structure_suite(k: &Keys) -> Suite {
         "two segments",
         "default",
         format!("{}.{}", parts[0], parts[1]),
-        "malformed",
+        "unsupported_token",
     );
     s.err(
         "four segments",
         "default",
         format!("{good}.{}", parts[2]),
-        "malformed",
+        "unsupported_token",
     );
-    s.err("a thousand dots", "default", ".".repeat(1000), "malformed");
+    s.err(
+        "a thousand dots",
+        "default",
+        ".".repeat(1000),
+        "unsupported_token",
+    );
     s.err(
         "JWE-like five segments",
         "default",
@@ -543,7 +548,7 @@ fn structure_suite(k: &Keys) -> Suite {
             "{}.{}.{}.{}.{}",
             parts[0], parts[1], parts[1], parts[1], parts[2]
         ),
-        "malformed",
+        "unsupported_token",
     );
     s.err(
         "empty signature",
@@ -592,7 +597,7 @@ fn structure_suite(k: &Keys) -> Suite {
             "non-canonical trailing bits",
             "default",
             format!("{eh}.{}.{}", parts[1], parts[2]),
-            "malformed",
+            "unsupported_token",
         );
     }
     s.err(

@@ -1,0 +1,298 @@
+//! The RFC 7662 introspection client for opaque tokens: authenticated, pooled, single-flight
+//! per token, behind the same retries and circuit breaker as every other outbound call.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+use crate::cache::TokenHash;
+use crate::config::{ClientAuth, IntrospectionSettings};
+use crate::discovery::Discovery;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{self, Breaker, BreakerHealth, Policy};
+use crate::json;
+use crate::runtime;
+use crate::stats::Stats;
+
+/// Introspection answers larger than this are refused (real ones are well under 4 KiB).
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// Inactive answers remembered at most (only with `introspection_negative_ttl`).
+const MAX_NEGATIVE: usize = 10_000;
+
+type Outcome = Result<Arc<Map<String, Value>>>;
+
+struct Inflight {
+    pid: u32,
+    done: watch::Receiver<Option<Outcome>>,
+}
+
+pub(crate) struct Introspector {
+    settings: IntrospectionSettings,
+    discovery: Option<Arc<Discovery>>,
+    policy: Policy,
+    breaker: Breaker,
+    inflight: Mutex<HashMap<TokenHash, Inflight>>,
+    negative: Mutex<HashMap<TokenHash, f64>>,
+    stats: Arc<Stats>,
+}
+
+impl std::fmt::Debug for Introspector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Introspector")
+            .field("endpoint", &self.settings.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Introspection's part of `health()`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntrospectionHealth {
+    /// `None` until discovered.
+    pub endpoint: Option<String>,
+    pub breaker: BreakerHealth,
+}
+
+impl Introspector {
+    pub(crate) fn new(
+        settings: IntrospectionSettings,
+        discovery: Option<Arc<Discovery>>,
+        policy: Policy,
+        breaker: Breaker,
+        stats: Arc<Stats>,
+    ) -> Introspector {
+        Introspector {
+            settings,
+            discovery,
+            policy,
+            breaker,
+            inflight: Mutex::new(HashMap::new()),
+            negative: Mutex::new(HashMap::new()),
+            stats,
+        }
+    }
+
+    pub(crate) fn cache_ttl(&self) -> f64 {
+        self.settings.cache_ttl
+    }
+
+    /// A remembered `active: false` (only with `introspection_negative_ttl`).
+    pub(crate) fn known_inactive(&self, hash: TokenHash, now: f64) -> bool {
+        self.settings.negative_ttl > 0.0
+            && self
+                .negative
+                .lock()
+                .get(&hash)
+                .is_some_and(|until| now < *until)
+    }
+
+    /// Introspects `token`, sharing one request among identical concurrent calls. The request
+    /// runs on jwtgate's runtime; the caller only waits on a channel.
+    pub(crate) async fn introspect(self: &Arc<Self>, token: &str, hash: TokenHash) -> Outcome {
+        let pid = std::process::id();
+        let mut done = {
+            let mut inflight = self.inflight.lock();
+            match inflight.get(&hash).filter(|f| f.pid == pid) {
+                Some(f) => f.done.clone(),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    inflight.insert(
+                        hash,
+                        Inflight {
+                            pid,
+                            done: rx.clone(),
+                        },
+                    );
+                    let this = self.clone();
+                    let token = token.to_owned();
+                    runtime::shared().runtime.spawn(async move {
+                        let outcome = this.request(&token).await;
+                        this.inflight.lock().remove(&hash);
+                        let _ = tx.send(Some(outcome));
+                    });
+                    rx
+                }
+            }
+        };
+        match done.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or_else(|| {
+                Err(Error::new(
+                    ErrorKind::Internal,
+                    "introspection finished without an answer",
+                ))
+            }),
+            Err(_) => Err(Error::new(
+                ErrorKind::ProviderUnavailable,
+                "the introspection task was dropped",
+            )),
+        }
+    }
+
+    pub(crate) fn remember_inactive(&self, hash: TokenHash, now: f64) {
+        if self.settings.negative_ttl <= 0.0 {
+            return;
+        }
+        let mut negative = self.negative.lock();
+        if negative.len() >= MAX_NEGATIVE {
+            negative.retain(|_, until| *until > now);
+            if negative.len() >= MAX_NEGATIVE {
+                negative.clear();
+            }
+        }
+        negative.insert(hash, now + self.settings.negative_ttl);
+    }
+
+    async fn request(&self, token: &str) -> Outcome {
+        let unavailable = |e: String| {
+            Error::new(
+                ErrorKind::ProviderUnavailable,
+                format!("introspection: {e}"),
+            )
+        };
+        let endpoint = match (&self.settings.endpoint, &self.discovery) {
+            (Some(url), _) => url.clone(),
+            (None, Some(discovery)) => discovery
+                .metadata()
+                .await
+                .map_err(unavailable)?
+                .introspection_endpoint
+                .clone()
+                .ok_or_else(|| {
+                    unavailable("the provider metadata has no introspection_endpoint".into())
+                })?,
+            (None, None) => {
+                return Err(Error::new(ErrorKind::Internal, "no introspection endpoint"));
+            }
+        };
+        let client = runtime::shared().http.clone();
+        let s = &self.settings;
+        let make = || {
+            let request = client
+                .post(endpoint.clone())
+                .header(reqwest::header::ACCEPT, "application/json");
+            let mut form: Vec<(&str, &str)> =
+                vec![("token", token), ("token_type_hint", "access_token")];
+            match s.client_auth {
+                // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+                ClientAuth::ClientSecretBasic => {
+                    let (id, secret) = (form_encode(&s.client_id), form_encode(&s.client_secret));
+                    request.basic_auth(id, Some(secret)).form(&form)
+                }
+                ClientAuth::ClientSecretPost => {
+                    form.push(("client_id", &s.client_id));
+                    form.push(("client_secret", &s.client_secret));
+                    request.form(&form)
+                }
+            }
+        };
+        self.stats.introspection_requests.inc();
+        let fetched = http::send(
+            make,
+            &endpoint,
+            &self.policy,
+            &self.breaker,
+            &self.stats,
+            MAX_RESPONSE_BYTES,
+        )
+        .await
+        .map_err(|e| {
+            self.stats.introspection_errors.inc();
+            unavailable(e)
+        })?;
+        let result = judge(fetched.status, &fetched.body);
+        match &result {
+            Ok(_) => self.stats.introspection_active.inc(),
+            Err(e) if e.kind() == ErrorKind::Inactive => self.stats.introspection_inactive.inc(),
+            Err(_) => self.stats.introspection_errors.inc(),
+        }
+        result
+    }
+
+    pub(crate) fn health(&self) -> IntrospectionHealth {
+        let endpoint = self.settings.endpoint.as_ref().map(http::redacted);
+        IntrospectionHealth {
+            endpoint,
+            breaker: self.breaker.health(),
+        }
+    }
+
+    pub(crate) fn breaker_transitions(&self) -> u64 {
+        self.breaker.transitions.get()
+    }
+}
+
+/// RFC 7662 §2.2: only the JSON boolean `true` means active. Anything else the provider says
+/// is either "inactive" or a provider fault (503), never an accept.
+fn judge(status: u16, body: &[u8]) -> Outcome {
+    let provider = |m: String| {
+        Error::new(
+            ErrorKind::ProviderUnavailable,
+            format!("introspection: {m}"),
+        )
+    };
+    match status {
+        200 => {}
+        400 | 401 | 403 => {
+            return Err(provider(format!(
+                "the endpoint refused our request (HTTP {status}); check client_id/client_secret"
+            )));
+        }
+        other => return Err(provider(format!("unexpected HTTP {other}"))),
+    }
+    let doc = json::parse_object(body)
+        .map_err(|e| provider(format!("response is not valid JSON: {e}")))?;
+    match doc.get("active") {
+        Some(Value::Bool(true)) => Ok(Arc::new(doc)),
+        Some(Value::Bool(false)) => Err(Error::new(
+            ErrorKind::Inactive,
+            "the provider says the token is not active (RFC 7662 §2.2)",
+        )),
+        _ => Err(provider(
+            "response has no boolean \"active\" member (RFC 7662 §2.2)".into(),
+        )),
+    }
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_boolean_true_is_active() {
+        assert!(judge(200, br#"{"active":true,"sub":"a"}"#).is_ok());
+        assert_eq!(
+            judge(200, br#"{"active":false}"#).unwrap_err().kind(),
+            ErrorKind::Inactive
+        );
+        for body in [
+            &br#"{"active":"true"}"#[..],
+            br#"{"active":1}"#,
+            br#"{}"#,
+            b"not json",
+            br#"{"active":true,"active":false}"#,
+        ] {
+            assert_eq!(
+                judge(200, body).unwrap_err().kind(),
+                ErrorKind::ProviderUnavailable,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            judge(401, b"{}").unwrap_err().kind(),
+            ErrorKind::ProviderUnavailable
+        );
+    }
+
+    #[test]
+    fn credentials_are_form_encoded() {
+        assert_eq!(form_encode("a b:c/d"), "a+b%3Ac%2Fd");
+    }
+}
