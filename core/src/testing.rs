@@ -1,6 +1,9 @@
 //! Test hooks: thin entry points into the verification path the [`Validator`] uses, for
 //! external test vectors (Wycheproof) whose payloads are not JWT claim sets. Not a public
-//! API: nothing here re-implements a check, it only skips the claims step.
+//! API. Key import, parsing, key selection and verification are the validator's own
+//! functions; only the configuration defaults (allowlist, `shared_secret` length) and the
+//! answer for a non-JWS token without introspection are restated here, and the claims step
+//! is skipped.
 //!
 //! [`Validator`]: crate::Validator
 

@@ -32,7 +32,9 @@ pub(crate) struct CompactJws<'t> {
 pub(crate) fn split(token: &str) -> Option<(&str, &str, &str)> {
     let (header, rest) = token.split_once('.')?;
     let (payload, signature) = rest.split_once('.')?;
-    if signature.contains('.') || header.is_empty() || payload.is_empty() {
+    // An empty payload is still a JWS attempt (and then malformed: a JWT payload is a JSON
+    // object); only a JWS goes the local path, so it must not be mistaken for an opaque token.
+    if signature.contains('.') || header.is_empty() {
         return None;
     }
     Some((header, payload, signature))

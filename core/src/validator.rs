@@ -473,6 +473,13 @@ impl Inner {
                 "the provider said the token is not active",
             )));
         }
+        if introspector.circuit_open() {
+            // Fail fast on the caller's thread: no task, no request (the breaker's purpose).
+            return Step::Done(Err(Error::new(
+                ErrorKind::ProviderUnavailable,
+                "introspection: circuit open after repeated failures",
+            )));
+        }
         if mode == Mode::NoNetwork {
             return Step::Done(Err(Error::new(
                 ErrorKind::KeysNotLoaded,

@@ -90,6 +90,16 @@ impl Breaker {
         }
     }
 
+    /// True while the circuit is open and its cooldown has not passed: callers can fail fast
+    /// without even starting a request (no thread hop, no task).
+    pub(crate) fn is_open(&self) -> bool {
+        if self.threshold == 0 {
+            return false;
+        }
+        let inner = self.inner.lock();
+        inner.state == BreakerState::Open && inner.open_until.is_some_and(|t| Instant::now() < t)
+    }
+
     pub(crate) fn success(&self) {
         let mut inner = self.inner.lock();
         inner.consecutive_failures = 0;

@@ -219,6 +219,11 @@ impl Introspector {
         }
     }
 
+    /// The endpoint's circuit is open: fail fast without a request.
+    pub(crate) fn circuit_open(&self) -> bool {
+        self.breaker.is_open()
+    }
+
     pub(crate) fn breaker_transitions(&self) -> u64 {
         self.breaker.transitions.get()
     }

@@ -556,6 +556,13 @@ fn structure_suite(k: &Keys) -> Suite {
         format!("{}.{}.", parts[0], parts[1]),
         "malformed",
     );
+    // Still a JWS attempt (never taken for an opaque token); a JWT payload is an object.
+    s.err(
+        "empty payload, signed",
+        "default",
+        k.es256.raw_token(&header("ES256", "ec-p256"), ""),
+        "malformed",
+    );
     s.err(
         "padding in the header",
         "default",
