@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 FACES := bindings-ffi bindings-python bindings-node
 
-.PHONY: demo test test-rust test-faces fmt-check lint vectors bench help
+.PHONY: demo test test-rust test-faces provider-deps fmt-check lint vectors bench help
 
 help:
 	@echo "make demo    - run the end-to-end demo"
@@ -24,9 +24,16 @@ fmt-check:
 
 # Debug builds, one target dir. Covers the core (unit, vectors, JWKS, validator, Wycheproof
 # tests), the vector generator and the FFI crate's Rust tests.
-test-rust:
+test-rust: provider-deps
 	$(CARGO) test --workspace --exclude jwtgate-benches --exclude jwtgate-demo
 	$(CARGO) run -q -p jwtgate-vectorgen -- --check
+
+# The real OpenID provider (oidc-provider) the integration tests start on loopback.
+provider-deps: tests/provider/node_modules/.installed
+
+tests/provider/node_modules/.installed: tests/provider/package-lock.json
+	cd tests/provider && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Each face has its own Makefile whose `test` target installs what it needs (venv, npm
 # packages, valgrind) and runs that face's tests.
