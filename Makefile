@@ -22,10 +22,11 @@ test: fmt-check test-rust test-faces
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
-# Debug builds, one target dir. Covers the core (unit, vectors, JWKS, validator, Wycheproof
-# tests), the vector generator and the FFI crate's Rust tests.
+# Debug builds, one target dir. `cargo test` covers the workspace's default members: the core
+# (unit, vectors, JWKS, introspection, provider, validator, Wycheproof tests), the vector
+# generator and the FFI crate. The Python and Node crates are tested through their faces.
 test-rust: provider-deps
-	$(CARGO) test --workspace --exclude jwtgate-benches --exclude jwtgate-demo
+	$(CARGO) test
 	$(CARGO) run -q -p jwtgate-vectorgen -- --check
 
 # The real OpenID provider (oidc-provider) the integration tests start on loopback.

@@ -520,7 +520,7 @@ impl Config {
 
 /// A non-negative, finite number of seconds within [`MAX_DURATION_SECS`].
 fn seconds(field: &str, value: f64) -> Result<f64> {
-    if !value.is_finite() || value < 0.0 || value > MAX_DURATION_SECS {
+    if !value.is_finite() || !(0.0..=MAX_DURATION_SECS).contains(&value) {
         return Err(Error::config(
             field,
             "must be a number of seconds between 0 and ten years",

@@ -2,6 +2,8 @@
 //! caching, single flight, auth methods, the active rules, retries, Retry-After, timeouts and
 //! the circuit breaker. The real-provider tests are in `provider.rs`.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! The JWKS subsystem against a real HTTP server on loopback: caching, single flight, the
 //! unknown-kid cooldown, Cache-Control, stale keys during an outage, timeouts, discovery.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};

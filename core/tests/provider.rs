@@ -3,6 +3,8 @@
 //! tokens refused, key rotation, provider outage and recovery. `make test` installs the
 //! provider's npm packages first (`tests/provider/node_modules`).
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,6 +1,8 @@
 //! Validator behaviour a user notices: size limits, the result cache, revocation, stats,
 //! threads and fork().
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::sync::Arc;
 use std::time::Duration;
 

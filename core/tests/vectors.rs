@@ -1,6 +1,8 @@
 //! The shared vectors (`tests/vectors/*.json`) through the Rust core: every face runs the
 //! same files through its own API and must reach the same outcome.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::path::PathBuf;
 
 use jwtgate::{Config, Validator};

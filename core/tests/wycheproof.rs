@@ -9,6 +9,8 @@
 //! Each test prints a summary line for its file (to stderr, past the test output capture);
 //! `WYCHEPROOF_VERBOSE=1` also prints every case's outcome.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
 use std::path::PathBuf;

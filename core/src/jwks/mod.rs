@@ -226,7 +226,7 @@ impl JwksCache {
         if let Some(kid) = kid {
             if !keys.contains_kid(kid) {
                 let mut negative = inner.negative.lock();
-                if !negative.get(kid).is_some_and(|until| now < *until) {
+                if negative.get(kid).is_none_or(|until| now >= *until) {
                     let not_found =
                         Error::new(ErrorKind::KeyNotFound, "no key with the token's kid");
                     match fetch_or(RefreshReason::UnknownKid, not_found) {
