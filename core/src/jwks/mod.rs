@@ -84,6 +84,10 @@ struct State {
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
     attempts: u64,
+    /// The pid whose fetch is in flight, set and cleared under this lock with `attempts` and
+    /// the keys, so that one read sees a consistent picture (a fetch of a parent process
+    /// before fork is not in flight in the child).
+    fetching: Option<u32>,
     last_error: Option<String>,
 }
 
@@ -161,7 +165,7 @@ impl JwksCache {
     pub(crate) fn lookup(&self, kid: Option<&str>, mode: Mode) -> KeyLookup {
         let inner = &self.inner;
         let now = Instant::now();
-        let (keys, fresh_until, refresh_at, cooling, attempts, last_error) = {
+        let (keys, fresh_until, refresh_at, cooling, attempts, in_flight, last_error) = {
             let st = inner.state.read();
             let cooling = st
                 .last_attempt
@@ -172,15 +176,27 @@ impl JwksCache {
                 st.refresh_at,
                 cooling,
                 st.attempts,
+                st.fetching == Some(std::process::id()),
                 st.last_error.clone(),
             )
         };
         // A fetch may start when the cooldown is over, or be joined when one is in flight.
-        // What the caller does with that depends on its mode.
+        // What the caller does with that depends on its mode. Both facts come from the one
+        // read above: a fetch that finishes while we decide must neither look like "no fetch
+        // possible" (a spurious `jwks_unavailable`) nor be started again (a second request).
         let fetch_or = |reason: RefreshReason, otherwise: Error| -> KeyLookup {
-            let can_fetch = mode != Mode::AfterFetch && (!cooling || self.fetch_in_flight());
+            let can_fetch = mode != Mode::AfterFetch && (!cooling || in_flight);
             match (can_fetch, mode) {
-                (true, Mode::MayFetch) => KeyLookup::Fetch { reason, attempts },
+                (true, Mode::MayFetch) => KeyLookup::Fetch {
+                    reason,
+                    // The fetch in flight counts as "started since the caller looked": if it
+                    // has finished by the time the caller acts, there is nothing to wait for.
+                    attempts: if in_flight {
+                        attempts.saturating_sub(1)
+                    } else {
+                        attempts
+                    },
+                },
                 (true, _) => KeyLookup::Failed(Error::new(
                     ErrorKind::KeysNotLoaded,
                     "keys must be fetched first",
@@ -253,14 +269,6 @@ impl JwksCache {
         KeyLookup::Ready(keys)
     }
 
-    fn fetch_in_flight(&self) -> bool {
-        self.inner
-            .inflight
-            .lock()
-            .as_ref()
-            .is_some_and(|f| f.pid == std::process::id())
-    }
-
     /// Fetches (or joins the fetch in flight) and waits for it to finish. Never needs the
     /// caller's runtime: the fetch runs on jwtgate's own and we only wait on a channel.
     pub(crate) async fn fetch(&self, reason: RefreshReason, attempts: u64) {
@@ -288,6 +296,7 @@ impl JwksCache {
             }
             st.attempts += 1;
             st.last_attempt = Some(Instant::now());
+            st.fetching = Some(pid);
         }
         let (tx, rx) = watch::channel(false);
         *inflight = Some(Inflight {
@@ -392,6 +401,7 @@ impl Inner {
             Ok((keys, ttl)) => {
                 self.stats.jwks_fetch_ok.inc();
                 let mut st = self.state.write();
+                st.fetching = None;
                 st.keys = Some(Arc::new(keys));
                 st.fetched_at = Some(now);
                 st.fresh_until = Some(now + ttl);
@@ -404,7 +414,9 @@ impl Inner {
             Err(e) => {
                 self.stats.jwks_fetch_failed.inc();
                 tracing::warn!(target: "jwtgate::jwks", issuer = %self.issuer, "JWKS fetch failed: {e}");
-                self.state.write().last_error = Some(e);
+                let mut st = self.state.write();
+                st.fetching = None;
+                st.last_error = Some(e);
             }
         }
     }

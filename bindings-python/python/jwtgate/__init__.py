@@ -1,0 +1,61 @@
+"""jwtgate: bearer-token (JWT) validation for Python APIs.
+
+    import jwtgate
+
+    validator = jwtgate.Validator(
+        issuer="https://id.example.com",
+        audience="https://api.example.com",
+        token_type="at+jwt",
+    )
+    claims = validator.validate(token)          # or: await validator.validate_async(token)
+    claims["sub"]
+
+The engine is Rust (``jwtgate._native``); FastAPI integration is in ``jwtgate.fastapi``.
+"""
+
+import atexit as _atexit
+import collections.abc as _abc
+
+from . import _native
+from ._errors import (
+    ConfigError,
+    ExpiredTokenError,
+    InsufficientScopeError,
+    InternalError,
+    InvalidClaimsError,
+    InvalidTokenError,
+    JwtGateError,
+    KeysNotLoadedError,
+    MalformedTokenError,
+    ProviderUnavailableError,
+    RevokedTokenError,
+    SignatureError,
+)
+from ._native import Claims, __version__
+from ._validator import Validator
+
+# `Claims` is a native class; registering it makes `isinstance(claims, Mapping)` true, so
+# code (and FastAPI's encoder) that expects a Mapping takes it as one.
+_abc.Mapping.register(Claims)
+
+# Log records that the core's I/O threads produced after the last call into jwtgate are
+# forwarded while the interpreter can still run `logging`.
+_atexit.register(_native.flush_logs)
+
+__all__ = [
+    "Claims",
+    "ConfigError",
+    "ExpiredTokenError",
+    "InsufficientScopeError",
+    "InternalError",
+    "InvalidClaimsError",
+    "InvalidTokenError",
+    "JwtGateError",
+    "KeysNotLoadedError",
+    "MalformedTokenError",
+    "ProviderUnavailableError",
+    "RevokedTokenError",
+    "SignatureError",
+    "Validator",
+    "__version__",
+]

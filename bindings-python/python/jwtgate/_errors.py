@@ -1,0 +1,196 @@
+"""The exception hierarchy, and the one table from the core's error kinds to its classes.
+
+Every error carries the core's stable ``kind`` (e.g. ``"expired"``), its numeric ``code`` and
+the HTTP ``status`` a resource server should answer with. Messages never contain the token,
+key material or secrets: they are safe to log and to return to a client.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple, Type
+
+from . import _native
+
+#: kind -> (code, http_status, is_token_fault, is_unavailable), as the core defines them.
+_KINDS: Dict[str, Tuple[int, int, bool, bool]] = {
+    kind: (code, status, token_fault, unavailable)
+    for kind, code, status, token_fault, unavailable in _native.ERROR_KINDS
+}
+
+
+class JwtGateError(Exception):
+    """Base class of every jwtgate error.
+
+    ``kind`` is the stable snake_case name, ``code`` the stable number, ``status`` the HTTP
+    status to answer with and ``message`` the human-readable text.
+    """
+
+    #: The kind an instance gets when it is raised by hand without one.
+    default_kind = "internal"
+
+    kind: str
+    code: int
+    status: int
+    message: str
+
+    def __init__(self, message: str = "", *, kind: Optional[str] = None) -> None:
+        kind = kind if kind is not None else self.default_kind
+        code, status, _, _ = _KINDS.get(kind, _KINDS["internal"])
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.code = code
+        self.status = status
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}" if self.message else self.kind
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, kind={self.kind!r})"
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # Pickles (multiprocessing, concurrent.futures) keep the kind.
+        return (_rebuild, (type(self), self.message, self.kind))
+
+
+def _rebuild(cls: Type[JwtGateError], message: str, kind: str) -> JwtGateError:
+    return cls(message, kind=kind)
+
+
+class InvalidTokenError(JwtGateError):
+    """The token itself is bad (RFC 6750 ``invalid_token``, HTTP 401)."""
+
+    default_kind = "malformed"
+
+
+class MalformedTokenError(InvalidTokenError):
+    """Not a well-formed compact JWS, too large, or with a header we refuse."""
+
+    default_kind = "malformed"
+
+
+class SignatureError(InvalidTokenError):
+    """The signature does not verify, no key matches, or the algorithm is not allowed."""
+
+    default_kind = "signature_invalid"
+
+
+class ExpiredTokenError(InvalidTokenError):
+    """``exp`` has passed (RFC 7519 §4.1.4)."""
+
+    default_kind = "expired"
+
+
+class InvalidClaimsError(InvalidTokenError):
+    """A registered claim or the ``typ`` header fails the policy (issuer, audience, ...)."""
+
+    default_kind = "invalid_claim"
+
+
+class RevokedTokenError(InvalidTokenError):
+    """Revoked by ``jti`` or subject, or reported inactive by introspection."""
+
+    default_kind = "revoked"
+
+
+class InsufficientScopeError(JwtGateError):
+    """The token is valid but lacks a required scope (RFC 6750 §3.1, HTTP 403)."""
+
+    default_kind = "insufficient_scope"
+
+
+class ProviderUnavailableError(JwtGateError):
+    """The provider or its keys cannot be reached (HTTP 503); retrying later may succeed."""
+
+    default_kind = "provider_unavailable"
+
+
+class KeysNotLoadedError(ProviderUnavailableError):
+    """A network-free call (``validate_local``) needed keys that are not loaded yet."""
+
+    default_kind = "keys_not_loaded"
+
+
+class ConfigError(JwtGateError, ValueError):
+    """The validator's configuration is invalid; the message starts with the field's name."""
+
+    default_kind = "config"
+
+
+class InternalError(JwtGateError):
+    """A bug in jwtgate. Please report it."""
+
+    default_kind = "internal"
+
+
+#: The one table from kind to class. Kinds the core adds later fall back to their family
+#: (see ``_class_for``); a test checks that every kind the core knows today is listed.
+_CLASS_BY_KIND: Dict[str, Type[JwtGateError]] = {
+    "malformed": MalformedTokenError,
+    "token_too_large": MalformedTokenError,
+    "unsupported_token": MalformedTokenError,
+    "unsupported_header": MalformedTokenError,
+    "algorithm_not_allowed": SignatureError,
+    "key_not_found": SignatureError,
+    "signature_invalid": SignatureError,
+    "expired": ExpiredTokenError,
+    "not_yet_valid": InvalidClaimsError,
+    "issued_in_future": InvalidClaimsError,
+    "token_too_old": InvalidClaimsError,
+    "issuer_mismatch": InvalidClaimsError,
+    "audience_mismatch": InvalidClaimsError,
+    "missing_claim": InvalidClaimsError,
+    "invalid_claim": InvalidClaimsError,
+    "token_type_mismatch": InvalidClaimsError,
+    "revoked": RevokedTokenError,
+    "inactive": RevokedTokenError,
+    "insufficient_scope": InsufficientScopeError,
+    "jwks_unavailable": ProviderUnavailableError,
+    "provider_unavailable": ProviderUnavailableError,
+    "keys_not_loaded": KeysNotLoadedError,
+    "config": ConfigError,
+    "internal": InternalError,
+}
+
+
+def _class_for(kind: str, code: int, status: int) -> Type[JwtGateError]:
+    cls = _CLASS_BY_KIND.get(kind)
+    if cls is not None:
+        return cls
+    if 1000 <= code <= 1399:
+        return InvalidTokenError
+    if status == 403:
+        return InsufficientScopeError
+    if 2000 <= code <= 2999:
+        return ProviderUnavailableError
+    if 3000 <= code <= 3999:
+        return ConfigError
+    return JwtGateError
+
+
+def _from_native(kind: str, code: int, status: int, message: str) -> JwtGateError:
+    """Called by the extension module for every core error it raises."""
+    error = _class_for(kind, code, status)(message, kind=kind)
+    # A kind newer than this table still reports the core's own code and status.
+    error.code = code
+    error.status = status
+    return error
+
+
+# Shown as `jwtgate.ExpiredTokenError` in tracebacks and reprs, and pickled under that name.
+for _cls in (
+    JwtGateError,
+    InvalidTokenError,
+    MalformedTokenError,
+    SignatureError,
+    ExpiredTokenError,
+    InvalidClaimsError,
+    RevokedTokenError,
+    InsufficientScopeError,
+    ProviderUnavailableError,
+    KeysNotLoadedError,
+    ConfigError,
+    InternalError,
+):
+    _cls.__module__ = "jwtgate"
+del _cls

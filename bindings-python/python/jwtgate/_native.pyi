@@ -1,0 +1,80 @@
+"""The extension module (Rust). Use the names re-exported by ``jwtgate`` instead."""
+
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from typing import Any, ClassVar, final, overload
+
+from typing_extensions import Self, disjoint_base
+
+__all__ = ["Claims", "ERROR_KINDS", "Validator", "__version__", "flush_logs", "_set_release_gil"]
+
+__version__: str
+#: ``(kind, code, http_status, is_token_fault, is_unavailable)`` for every core error kind.
+ERROR_KINDS: tuple[tuple[str, int, int, bool, bool], ...]
+
+@final
+class Claims(Mapping[str, Any]):
+    """The verified claims of a token: a read-only mapping, shared with the result cache."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    @overload
+    def get(self, key: str, default: None = None) -> Any | None: ...
+    @overload
+    def get(self, key: str, default: Any) -> Any: ...
+    def keys(self) -> KeysView[str]: ...
+    def values(self) -> ValuesView[Any]: ...
+    def items(self) -> ItemsView[str, Any]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The claims as a new ``dict``."""
+    @property
+    def json(self) -> str:
+        """The payload JSON exactly as the token carried it."""
+    @property
+    def header(self) -> dict[str, Any]:
+        """The protected header (``alg``, ``kid``, ``typ``, ...)."""
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """Granted scopes: ``scope`` (space-separated) and ``scp`` (array or string)."""
+    @property
+    def source(self) -> str:
+        """Where the answer came from: ``"cache"`` (the result cache), ``"local"`` (signature
+        and claims checked for this call) or ``"introspection"`` (the provider asked)."""
+    @property
+    def expires_at(self) -> float | None:
+        """``exp`` as Unix seconds."""
+    def require_scopes(self, scopes: str | Iterable[str]) -> None:
+        """Raises ``InsufficientScopeError`` unless every scope was granted."""
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Pydantic/FastAPI serialise claims as their dict."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+@disjoint_base
+class Validator:
+    """The native validator; ``jwtgate.Validator`` adds keyword configuration and async."""
+
+    def __new__(cls, config_json: str) -> Self: ...
+    def validate(self, token: str) -> Claims:
+        """Validates a token, fetching keys first when needed (GIL released past the cache)."""
+    def validate_local(self, token: str) -> Claims:
+        """Validates without network I/O; ``KeysNotLoadedError`` where a fetch is needed."""
+    def ready(self) -> None:
+        """Loads remote keys now (blocking, bounded by ``fetch_timeout``)."""
+    def revoke_jti(self, jti: str, until: float | None = None) -> int: ...
+    def revoke_subject(self, sub: str, issued_before: float | None = None) -> int: ...
+    def stats(self) -> dict[str, Any]:
+        """Counters: validations, cache, JWKS fetches, ..."""
+    def metrics_text(self) -> str:
+        """The counters in Prometheus text format."""
+    def health(self) -> dict[str, Any]:
+        """Issuer, key source, JWKS state, cache size."""
+
+def flush_logs() -> None:
+    """Forwards log records queued by jwtgate's I/O threads to ``logging``."""
+
+def _set_release_gil(release: bool) -> None:
+    """Benchmark only: ``False`` keeps the GIL during ``validate_local``'s signature checks."""

@@ -1,0 +1,178 @@
+//! `jwtgate._native`: the Python face's extension module. A thin translation layer over the
+//! core: argument conversion, error mapping, GIL handling, log forwarding. The Python package
+//! (`python/jwtgate/`) adds the keyword-argument constructor, `validate_async`, `revoke` and
+//! the FastAPI integration on top.
+//!
+//! GIL policy (measured, see `benches/python/RESULTS.md`):
+//! - a result-cache hit (~1 µs) runs with the GIL held: releasing and re-taking it costs more
+//!   than the hit, and under contention re-taking it can wait a whole switch interval (5 ms);
+//! - everything past the cache (signature verification, 20–60 µs for RSA, and any key fetch)
+//!   runs inside `py.detach`, so other Python threads keep running meanwhile.
+
+mod claims;
+mod convert;
+mod errors;
+mod logging;
+
+use std::sync::Arc;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyString, PyTuple};
+
+use crate::claims::Claims;
+use crate::errors::{malformed_text, to_pyerr};
+
+/// The core validator, shared by every Python thread. `jwtgate.Validator` subclasses it.
+#[pyclass(frozen, subclass, module = "jwtgate._native", name = "Validator")]
+struct Validator {
+    core: Arc<jwtgate::Validator>,
+}
+
+/// The token as UTF-8 owned by a Python object (no copy on 3.10+ builds; one copy with the
+/// 3.9 limited API). Not a `str` is a `TypeError`; a `str` that is not valid Unicode (lone
+/// surrogates) cannot be a compact JWS, so it is a malformed token.
+fn token_text(token: &Bound<'_, PyAny>) -> PyResult<PyBackedStr> {
+    let Ok(text) = token.cast::<PyString>() else {
+        let type_name = token
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "object".to_owned());
+        return Err(PyTypeError::new_err(format!(
+            "token must be str, not {type_name}"
+        )));
+    };
+    text.extract::<PyBackedStr>()
+        .map_err(|_| malformed_text(token.py()))
+}
+
+#[pymethods]
+impl Validator {
+    /// Builds a validator from the canonical JSON configuration (docs/config.md).
+    #[new]
+    fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
+        let core = jwtgate::Validator::from_json(config_json).map_err(|e| to_pyerr(py, e))?;
+        logging::drain_pending(py);
+        Ok(Validator {
+            core: Arc::new(core),
+        })
+    }
+
+    /// Validates a token, fetching keys first when needed (bounded by `fetch_timeout`).
+    fn validate(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Claims> {
+        let token = token_text(token)?;
+        // The hot path: a hit returns here without releasing the GIL.
+        if let Some(hit) = self.core.validate_cached(&token) {
+            logging::drain_pending(py);
+            return Ok(Claims::new(hit));
+        }
+        let core = &self.core;
+        let result = logging::detach(py, || core.validate_blocking(&token));
+        result.map(Claims::new).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Validates without any network I/O: from the result cache or with keys already loaded.
+    /// Raises `KeysNotLoadedError` where a fetch is needed (and starts loading the keys in the
+    /// background when none are loaded yet).
+    fn validate_local(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Claims> {
+        let token = token_text(token)?;
+        if let Some(hit) = self.core.validate_cached(&token) {
+            logging::drain_pending(py);
+            return Ok(Claims::new(hit));
+        }
+        let core = &self.core;
+        let result = logging::detach_local(py, || core.validate_local(&token));
+        result.map(Claims::new).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Loads remote keys now (blocking, bounded by `fetch_timeout`).
+    fn ready(&self, py: Python<'_>) -> PyResult<()> {
+        let core = &self.core;
+        logging::detach(py, || core.ready_blocking()).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Revokes a token by `jti` until `until` (Unix seconds; `None`: for the validator's
+    /// lifetime). Returns how many cached results were dropped.
+    #[pyo3(signature = (jti, until=None))]
+    fn revoke_jti(&self, py: Python<'_>, jti: &str, until: Option<f64>) -> usize {
+        // Purging the result cache walks every entry: other threads run meanwhile.
+        let core = &self.core;
+        logging::detach(py, || core.revoke_jti(jti, until))
+    }
+
+    /// Revokes every token of `sub` issued at or before `issued_before` (Unix seconds;
+    /// `None`: now). Returns how many cached results were dropped.
+    #[pyo3(signature = (sub, issued_before=None))]
+    fn revoke_subject(&self, py: Python<'_>, sub: &str, issued_before: Option<f64>) -> usize {
+        let core = &self.core;
+        logging::detach(py, || core.revoke_subject(sub, issued_before))
+    }
+
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        logging::drain_pending(py);
+        convert::serialize(py, &self.core.stats())
+    }
+
+    fn metrics_text(&self) -> String {
+        self.core.metrics_text()
+    }
+
+    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::serialize(py, &self.core.health())
+    }
+
+    fn __repr__(&self) -> String {
+        let health = self.core.health();
+        format!(
+            "Validator(issuer={:?}, key_source={:?})",
+            health.issuer, health.key_source
+        )
+    }
+}
+
+/// `(kind, code, http_status, is_token_fault, is_unavailable)` for every error kind the core
+/// knows: the Python exception table is checked against it.
+fn error_kinds<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+    let rows = jwtgate::ErrorKind::ALL
+        .iter()
+        .map(|k| {
+            (
+                k.as_str(),
+                k.code(),
+                k.http_status(),
+                k.is_token_fault(),
+                k.is_unavailable(),
+            )
+        })
+        .collect::<Vec<_>>();
+    PyTuple::new(py, rows)
+}
+
+/// Forwards log records that tokio threads (background key fetches) queued while no Python
+/// thread could take them. Called after every validator call that may have queued some, and
+/// at interpreter exit by the package's `atexit` hook.
+#[pyfunction]
+fn flush_logs(py: Python<'_>) {
+    logging::drain(py);
+}
+
+/// For the benchmark only: `False` keeps the GIL during `validate_local`'s signature checks,
+/// to measure what releasing it costs and buys (benches/python/bench.py).
+#[pyfunction]
+fn _set_release_gil(release: bool) {
+    logging::RELEASE_GIL.store(release, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::install(m.py());
+    m.add("__version__", jwtgate::VERSION)?;
+    m.add("ERROR_KINDS", error_kinds(m.py())?)?;
+    m.add_class::<Validator>()?;
+    m.add_class::<Claims>()?;
+    m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_release_gil, m)?)?;
+    Ok(())
+}

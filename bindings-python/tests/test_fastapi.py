@@ -1,0 +1,288 @@
+"""jwtgate.fastapi through FastAPI's TestClient: the dependency, RFC 6750 answers, OpenAPI, the
+middleware, and the example app."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any, Dict
+
+import pytest
+from fastapi import Depends, FastAPI, Request, Security, WebSocket
+from fastapi.testclient import TestClient
+
+import jwtgate
+from jwtgate.fastapi import BearerAuth, JwtGateMiddleware, bearer_challenge, get_claims
+
+from conftest import AUDIENCE, EXAMPLE_APP, ISSUER, free_port, jwks_for, mint
+
+
+def bearer(token: str) -> Dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def app(validator: jwtgate.Validator) -> FastAPI:
+    auth = BearerAuth(validator, realm="api")
+    app = FastAPI()
+
+    @app.get("/public")
+    async def public() -> Dict[str, str]:
+        return {"ok": "yes"}
+
+    @app.get("/me")
+    async def me(request: Request, claims: jwtgate.Claims = Depends(auth)) -> Dict[str, Any]:
+        assert request.state.claims is claims
+        return {"sub": claims["sub"], "source": claims.source}
+
+    @app.get("/sync-me")
+    def sync_me(claims: jwtgate.Claims = Depends(auth)) -> Dict[str, Any]:
+        return {"sub": claims["sub"]}
+
+    @app.get("/items")
+    async def items(claims: jwtgate.Claims = Security(auth, scopes=["items:read"])) -> Dict[str, Any]:
+        return {"sub": claims["sub"]}
+
+    @app.post("/items")
+    async def write(claims: jwtgate.Claims = Security(auth, scopes=["items:read", "items:write"])) -> Dict[str, Any]:
+        return {"sub": claims["sub"]}
+
+    # Returning the claims themselves: as the return type (pydantic serialises them as
+    # their dict), or without an annotation (FastAPI's encoder takes the Mapping).
+    @app.get("/claims")
+    async def whole(claims: jwtgate.Claims = Depends(auth)) -> jwtgate.Claims:
+        return claims
+
+    @app.get("/claims-unannotated")
+    async def whole_unannotated(claims: jwtgate.Claims = Depends(auth)):  # type: ignore[no-untyped-def]
+        return claims
+
+    optional = BearerAuth(validator, auto_error=False, scheme_name="OptionalBearer")
+
+    @app.get("/maybe")
+    async def maybe(claims: Any = Depends(optional)) -> Dict[str, Any]:
+        return {"sub": claims["sub"] if claims else None}
+
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    return TestClient(app)
+
+
+def test_public_and_protected(client: TestClient) -> None:
+    assert client.get("/public").json() == {"ok": "yes"}
+    token = mint(sub="ada")
+    first = client.get("/me", headers=bearer(token))
+    assert first.status_code == 200
+    assert first.json() == {"sub": "ada", "source": "local"}
+    # The second request is a cache hit on the event loop's thread.
+    assert client.get("/me", headers=bearer(token)).json() == {"sub": "ada", "source": "cache"}
+    assert client.get("/sync-me", headers=bearer(token)).json() == {"sub": "ada"}
+    assert client.get("/me", headers={"authorization": f"bearer {token}"}).status_code == 200
+    for path in ("/claims", "/claims-unannotated"):
+        whole = client.get(path, headers=bearer(token)).json()
+        assert whole["sub"] == "ada" and whole["aud"] == AUDIENCE, path
+
+
+def test_no_token_is_401_with_a_bare_challenge(client: TestClient) -> None:
+    for headers in ({}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+        response = client.get("/me", headers=headers)
+        assert response.status_code == 401
+        # RFC 6750 §3.1: no error code when the request had no bearer credentials.
+        assert response.headers["www-authenticate"] == 'Bearer realm="api"'
+
+
+def test_bad_token_is_401_invalid_token(client: TestClient) -> None:
+    token = mint(lifetime=-3600)
+    response = client.get("/me", headers=bearer(token))
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith('Bearer realm="api", error="invalid_token", error_description="')
+    assert response.json()["detail"]["error"] == "invalid_token"
+    assert response.json()["detail"]["kind"] == "expired"
+    # The token is never echoed back.
+    for part in token.split("."):
+        assert part not in response.text
+        assert part not in challenge
+    forged = client.get("/me", headers=bearer(mint()[:-6] + "AAAAAA"))
+    assert forged.status_code == 401
+    assert 'error="invalid_token"' in forged.headers["www-authenticate"]
+
+
+def test_malformed_header_is_400_invalid_request(client: TestClient) -> None:
+    for value in ("Bearer", "Bearer ", "Bearer a b"):
+        response = client.get("/me", headers={"Authorization": value})
+        assert response.status_code == 400, value
+        assert 'error="invalid_request"' in response.headers["www-authenticate"]
+
+
+def test_missing_scope_is_403_insufficient_scope(client: TestClient) -> None:
+    reader = mint(scope="items:read")
+    assert client.get("/items", headers=bearer(reader)).status_code == 200
+    response = client.post("/items", headers=bearer(reader))
+    assert response.status_code == 403
+    challenge = response.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge
+    assert 'scope="items:read items:write"' in challenge
+    assert response.json()["detail"]["kind"] == "insufficient_scope"
+    writer = mint(scope="items:read items:write")
+    assert client.post("/items", headers=bearer(writer)).status_code == 200
+    # `scp` as an array counts too (Azure AD, Okta).
+    scp = mint(scope=None, scp=["items:read", "items:write"])
+    assert client.post("/items", headers=bearer(scp)).status_code == 200
+
+
+def test_optional_auth(client: TestClient) -> None:
+    assert client.get("/maybe").json() == {"sub": None}
+    assert client.get("/maybe", headers=bearer(mint(sub="bo"))).json() == {"sub": "bo"}
+    assert client.get("/maybe", headers=bearer("junk")).status_code == 401
+
+
+def test_provider_unavailable_is_503() -> None:
+    validator = jwtgate.Validator(
+        issuer=ISSUER, audience=AUDIENCE, jwks_uri=f"http://127.0.0.1:{free_port()}/jwks", fetch_timeout=2
+    )
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(claims: jwtgate.Claims = Depends(BearerAuth(validator))) -> Dict[str, str]:
+        return {"sub": claims["sub"]}
+
+    response = TestClient(app).get("/me", headers=bearer(mint()))
+    assert response.status_code == 503
+    assert response.json()["detail"]["kind"] in ("jwks_unavailable", "provider_unavailable")
+    assert "www-authenticate" not in response.headers
+
+
+def test_openapi_shows_a_bearer_scheme(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["BearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert schema["paths"]["/me"]["get"]["security"] == [{"BearerAuth": []}]
+    assert schema["paths"]["/items"]["get"]["security"] == [{"BearerAuth": ["items:read"]}]
+    assert "security" not in schema["paths"]["/public"]["get"]
+    # Swagger UI is served (its "Authorize" button reads the schemes above).
+    assert client.get("/docs").status_code == 200
+
+
+def test_challenge_values_are_header_safe() -> None:
+    value = bearer_challenge(realm='a"b', error="invalid_token", description="caf\u00e9 \\ \n done")
+    assert value == 'Bearer realm="a?b", error="invalid_token", error_description="caf? ? ? done"'
+    assert bearer_challenge() == "Bearer"
+
+
+@pytest.fixture
+def protected_app(validator: jwtgate.Validator) -> FastAPI:
+    app = FastAPI()
+    app.add_middleware(
+        JwtGateMiddleware,
+        validator=validator,
+        public_paths=["/health", "/static/*", "/docs", "/openapi.json"],
+        realm="all",
+    )
+
+    @app.get("/health")
+    async def health() -> Dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/static/logo")
+    async def logo() -> Dict[str, str]:
+        return {"logo": "png"}
+
+    @app.get("/data")
+    async def data(request: Request) -> Dict[str, Any]:
+        return {"sub": request.state.claims["sub"]}
+
+    @app.get("/data2")
+    async def data2(claims: jwtgate.Claims = Depends(get_claims)) -> Dict[str, Any]:
+        return {"sub": claims["sub"]}
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(websocket.state.claims["sub"])
+        await websocket.close()
+
+    return app
+
+
+def test_middleware(protected_app: FastAPI) -> None:
+    client = TestClient(protected_app)
+    assert client.get("/health").status_code == 200
+    assert client.get("/static/logo").status_code == 200
+    assert client.get("/openapi.json").status_code == 200
+    missing = client.get("/data")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="all"'
+    assert missing.json()["error"] == "unauthorized"
+    bad = client.get("/data", headers=bearer(mint(aud="https://other.test")))
+    assert bad.status_code == 401
+    assert bad.json()["kind"] == "audience_mismatch"
+    assert 'error="invalid_token"' in bad.headers["www-authenticate"]
+    token = mint(sub="cy")
+    assert client.get("/data", headers=bearer(token)).json() == {"sub": "cy"}
+    assert client.get("/data2", headers=bearer(token)).json() == {"sub": "cy"}
+    # CORS preflights carry no credentials and pass through.
+    preflight = client.options("/data", headers={"Origin": "https://x", "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code != 401
+    # A plain OPTIONS is a request like any other.
+    assert client.options("/data").status_code == 401
+
+
+def test_middleware_websockets(protected_app: FastAPI) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    client = TestClient(protected_app)
+    with client.websocket_connect("/ws", headers=bearer(mint(sub="dee"))) as ws:
+        assert ws.receive_text() == "dee"
+    with pytest.raises(WebSocketDisconnect) as info:
+        with client.websocket_connect("/ws") as ws:
+            ws.receive_text()
+    assert info.value.code == 1008
+
+
+def test_middleware_scopes(validator: jwtgate.Validator) -> None:
+    app = FastAPI()
+    app.add_middleware(JwtGateMiddleware, validator=validator, scopes=["admin"])
+
+    @app.get("/admin")
+    async def admin() -> Dict[str, str]:
+        return {"ok": "yes"}
+
+    client = TestClient(app)
+    response = client.get("/admin", headers=bearer(mint(scope="items:read")))
+    assert response.status_code == 403
+    assert 'scope="admin"' in response.headers["www-authenticate"]
+    assert client.get("/admin", headers=bearer(mint(scope="admin"))).status_code == 200
+
+
+def _load_example() -> Any:
+    spec = importlib.util.spec_from_file_location("jwtgate_example_app", EXAMPLE_APP / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_app() -> None:
+    client = TestClient(_load_example().app)
+    assert client.get("/").status_code == 200
+    assert client.get("/healthz").json()["key_source"] == "static"
+    assert client.get("/me").status_code == 401
+    reader = mint(scope="items:read")
+    assert client.get("/me", headers=bearer(reader)).json()["sub"] == "user-1"
+    assert client.get("/items", headers=bearer(reader)).status_code == 200
+    assert client.post("/items", json={"name": "cup"}, headers=bearer(reader)).status_code == 403
+    writer = mint(scope="items:read items:write", sub="ada")
+    created = client.post("/items", json={"name": "cup"}, headers=bearer(writer))
+    assert created.status_code == 201 and created.json()["owner"] == "ada"
+    assert "jwtgate_validations_total" in client.get("/metrics").text
+    # The demo config requires `typ: at+jwt` (RFC 9068): an ID-token-shaped JWT is refused.
+    assert client.get("/me", headers=bearer(mint(typ=None))).status_code == 401
+    assert jwks_for("rsa-a")["keys"][0]["kid"] == "rsa-a"

@@ -1,0 +1,67 @@
+"""A FastAPI app protected by jwtgate: public, protected and scoped routes.
+
+Configuration: the canonical JSON schema (docs/config.md), read from the file named by
+JWTGATE_CONFIG, else from demo-config.json next to this file (the committed test keys;
+mint tokens for it with mint_token.py). Run: see README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Any, Dict, List
+
+from fastapi import Depends, FastAPI, Security
+from fastapi.responses import PlainTextResponse
+
+import jwtgate
+from jwtgate.fastapi import BearerAuth
+
+HERE = pathlib.Path(__file__).resolve().parent
+CONFIG = pathlib.Path(os.environ.get("JWTGATE_CONFIG", HERE / "demo-config.json"))
+
+validator = jwtgate.Validator.from_json(CONFIG.read_text())
+auth = BearerAuth(validator, description="An access token from the issuer in the config")
+
+app = FastAPI(title="jwtgate FastAPI example")
+
+ITEMS: List[Dict[str, Any]] = [{"id": 1, "name": "teapot"}]
+
+
+@app.get("/")
+async def index() -> Dict[str, str]:
+    """Public: no token needed."""
+    return {"service": "jwtgate example", "jwtgate": jwtgate.__version__}
+
+
+@app.get("/healthz")
+def healthz() -> Dict[str, Any]:
+    """Public: the validator's health (key source, JWKS state, cache size)."""
+    return validator.health()
+
+
+@app.get("/metrics", response_class=PlainTextResponse)
+def metrics() -> str:
+    """Public here for the demo: Prometheus counters."""
+    return validator.metrics_text()
+
+
+@app.get("/me")
+async def me(claims: jwtgate.Claims = Depends(auth)) -> Dict[str, Any]:
+    """Protected: any valid token."""
+    return {"sub": claims["sub"], "scopes": list(claims.scopes), "source": claims.source}
+
+
+@app.get("/items")
+async def list_items(claims: jwtgate.Claims = Security(auth, scopes=["items:read"])) -> List[Dict[str, Any]]:
+    """Scoped: needs `items:read`."""
+    return ITEMS
+
+
+@app.post("/items", status_code=201)
+def create_item(item: Dict[str, Any], claims: jwtgate.Claims = Security(auth, scopes=["items:write"])) -> Dict[str, Any]:
+    """Scoped: needs `items:write`. A sync route: FastAPI runs it in its threadpool, the
+    (async) dependency still validates on the event loop."""
+    created = {"id": len(ITEMS) + 1, "name": str(item.get("name", "")), "owner": claims["sub"]}
+    ITEMS.append(created)
+    return created
