@@ -275,11 +275,11 @@ def test_example_app() -> None:
     assert client.get("/").status_code == 200
     assert client.get("/healthz").json()["key_source"] == "static"
     assert client.get("/me").status_code == 401
-    reader = mint(scope="items:read")
+    reader = mint(scope="read:items")
     assert client.get("/me", headers=bearer(reader)).json()["sub"] == "user-1"
     assert client.get("/items", headers=bearer(reader)).status_code == 200
     assert client.post("/items", json={"name": "cup"}, headers=bearer(reader)).status_code == 403
-    writer = mint(scope="items:read items:write", sub="ada")
+    writer = mint(scope="read:items write:items", sub="ada")
     created = client.post("/items", json={"name": "cup"}, headers=bearer(writer))
     assert created.status_code == 201 and created.json()["owner"] == "ada"
     assert "jwtgate_validations_total" in client.get("/metrics").text

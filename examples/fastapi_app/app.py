@@ -53,14 +53,14 @@ async def me(claims: jwtgate.Claims = Depends(auth)) -> Dict[str, Any]:
 
 
 @app.get("/items")
-async def list_items(claims: jwtgate.Claims = Security(auth, scopes=["items:read"])) -> List[Dict[str, Any]]:
-    """Scoped: needs `items:read`."""
+async def list_items(claims: jwtgate.Claims = Security(auth, scopes=["read:items"])) -> List[Dict[str, Any]]:
+    """Scoped: needs `read:items`."""
     return ITEMS
 
 
 @app.post("/items", status_code=201)
-def create_item(item: Dict[str, Any], claims: jwtgate.Claims = Security(auth, scopes=["items:write"])) -> Dict[str, Any]:
-    """Scoped: needs `items:write`. A sync route: FastAPI runs it in its threadpool, the
+def create_item(item: Dict[str, Any], claims: jwtgate.Claims = Security(auth, scopes=["write:items"])) -> Dict[str, Any]:
+    """Scoped: needs `write:items`. A sync route: FastAPI runs it in its threadpool, the
     (async) dependency still validates on the event loop."""
     created = {"id": len(ITEMS) + 1, "name": str(item.get("name", "")), "owner": claims["sub"]}
     ITEMS.append(created)

@@ -1,8 +1,8 @@
 """Prints a token the demo configuration accepts, signed with the committed TEST key
 tests/keys/rsa-a.pem (never use these keys outside tests and demos).
 
-    python mint_token.py                       # scope "items:read"
-    python mint_token.py --scope "items:read items:write" --sub ada --ttl 600
+    python mint_token.py                       # scope "read:items"
+    python mint_token.py --scope "read:items write:items" --sub ada --ttl 600
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scope", default="items:read")
+    parser.add_argument("--scope", default="read:items")
     parser.add_argument("--sub", default="demo-user")
     parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (negative: expired)")
     args = parser.parse_args()
