@@ -60,6 +60,9 @@ error_kinds! {
     UnsupportedToken = (1002, "unsupported_token"),
     /// A header parameter we refuse: `crit` (RFC 7515 §4.1.11), `b64` (RFC 7797).
     UnsupportedHeader = (1003, "unsupported_header"),
+    /// The request carries no bearer token at all (raised by the faces' HTTP integrations;
+    /// RFC 6750 §3.1: answer with a bare `Bearer` challenge, no error code).
+    MissingToken = (1004, "missing_token"),
     /// `alg` is `none`, not on the allowlist, or not the algorithm of the key (RFC 8725 §3.1).
     AlgorithmNotAllowed = (1100, "algorithm_not_allowed"),
     /// No key in the key set matches the token's `kid` and algorithm.

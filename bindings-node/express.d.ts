@@ -1,0 +1,59 @@
+// Type definitions for jwtgate/express. Structural types over node:http, so they fit Express
+// (app.use / app.get accept them) without a dependency on @types/express.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Claims, JoseHeader, Validator, ValidatorOptions } from './index'
+
+/** What jwtAuth puts on `req.auth` (the express-oauth2-jwt-bearer / express-jwt convention). */
+export interface AuthResult<T extends Claims = Claims> {
+  /** The verified claims (deep-frozen, shared by every request presenting the token). */
+  readonly payload: Readonly<T>
+  /** The protected header. */
+  readonly header: JoseHeader
+  /** The raw bearer token. */
+  readonly token: string
+}
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by jwtgate/express's jwtAuth when the bearer token is valid. */
+      auth?: AuthResult
+    }
+  }
+}
+
+/** A middleware: on failure it calls `next(err)` with a JwtGateError carrying `status` and `headers`. */
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+
+export interface JwtAuthOptions {
+  /** A shared validator. */
+  validator: Validator
+  /** `false`: requests without an Authorization header pass without `req.auth`. Default `true`. */
+  authRequired?: boolean
+}
+
+export type JwtAuthValidatorOptions = ValidatorOptions & {
+  /** `false`: requests without an Authorization header pass without `req.auth`. Default `true`. */
+  authRequired?: boolean
+}
+
+/**
+ * Validates `Authorization: Bearer <token>` and sets `req.auth`. Errors: 401 with
+ * `WWW-Authenticate: Bearer` (no token) or `Bearer error="invalid_token", ...`, 503 when keys or
+ * the provider cannot be reached.
+ */
+export function jwtAuth(options: JwtAuthOptions | JwtAuthValidatorOptions): Middleware
+
+/**
+ * Requires every listed scope (`scope` or `scp` claim). 403 `insufficient_scope` with
+ * `scope="..."` otherwise. Use after jwtAuth.
+ */
+export function requiredScopes(...scopes: Array<string | string[]>): Middleware
+
+/**
+ * Runs `check(payload, req)`; a falsy result (or a promise of one) answers 401 invalid_token.
+ */
+export function claimCheck<T extends Claims = Claims>(
+  check: (payload: Readonly<T>, req: IncomingMessage) => boolean | Promise<boolean>,
+  description?: string,
+): Middleware

@@ -1,0 +1,248 @@
+// Type definitions for jwtgate (hand-written, committed; checked by `tsc --strict` in `make test`).
+// Option names are the canonical configuration (docs/config.md) in camelCase; durations are
+// seconds and may have fractions.
+
+/** A JSON Web Key Set (RFC 7517 §5). */
+export interface Jwks {
+  keys: Array<Record<string, unknown>>
+}
+
+export interface ValidatorOptions {
+  /** Required. Compared to `iss` exactly; also the base URL for discovery. */
+  issuer: string
+  /** The audiences this API accepts; `aud` must contain one of them exactly. */
+  audience?: string | string[]
+  /** `false` accepts any audience (then `audience` may be omitted). Default `true`. */
+  verifyAudience?: boolean
+  /** A static JWKS (object or JSON text): no network at all. */
+  jwks?: Jwks | string
+  /** Fetch the JWKS from here. Without `jwks` and `jwksUri`, discovery from `issuer`. */
+  jwksUri?: string
+  /** HMAC secret (its UTF-8 bytes), at least 32 bytes. HS* keys never come from a JWKS. */
+  sharedSecret?: string
+  /** Allowed `alg` values, exact and case-sensitive; `none` cannot be listed. */
+  algorithms?: string[]
+  /** Clock skew tolerated on `exp`, `nbf`, `iat`. Default 30, at most 300. */
+  leeway?: number
+  /** Required `typ` header as a media type, e.g. `at+jwt` (RFC 9068). Default: not checked. */
+  tokenType?: string
+  /** `exp` must be present. Default `true`. */
+  requireExp?: boolean
+  /** Claims that must be present (besides `iss`, `aud`, `exp`). */
+  requiredClaims?: string[]
+  /** Refuse tokens whose `iat` is older than this. */
+  maxTokenAge?: number
+  /** Longer tokens are refused before any parsing. Default 16384 (64 to 1048576). */
+  maxTokenBytes?: number
+  /** Validated tokens remembered; `0` turns the result cache off. Default 100000. */
+  cacheMaxEntries?: number
+  /** Longest a token is remembered (never past its `exp`). Default 300. */
+  cacheMaxTtl?: number
+  /** JWKS lifetime without `Cache-Control: max-age`. Default 600. */
+  jwksTtl?: number
+  /** `max-age` is clamped to `[jwksMinTtl, jwksMaxTtl]`. Defaults 60 and 86400. */
+  jwksMinTtl?: number
+  jwksMaxTtl?: number
+  /** Least time between two JWKS fetches. Default 30. */
+  jwksRefreshCooldown?: number
+  /** How long stale keys keep serving while the provider is down. Default 86400. */
+  jwksMaxStale?: number
+  /** One HTTP attempt: connect, headers and body. Default 5. */
+  fetchTimeout?: number
+  /** Allow `http://` URLs to non-loopback hosts. Default `false`. */
+  allowHttp?: boolean
+  /** Which path a token takes. Default `auto`. */
+  mode?: 'auto' | 'local' | 'introspect'
+  /** RFC 7662 endpoint; default: from the provider's metadata. */
+  introspectionEndpoint?: string
+  /** The resource server's credentials at the provider (enables introspection). */
+  clientId?: string
+  clientSecret?: string
+  /** Default `client_secret_basic`. */
+  clientAuth?: 'client_secret_basic' | 'client_secret_post'
+  /** How long an active introspection answer is remembered. Default 60. */
+  introspectionCacheTtl?: number
+  /** How long `active: false` is remembered. Default 0 (off). */
+  introspectionNegativeTtl?: number
+  /** Retries after a connect error, timeout, 5xx or 429. Default 2. */
+  fetchRetries?: number
+  /** First retry backoff, doubled each retry. Default 0.1. */
+  fetchRetryBackoff?: number
+  /** Total time for a fetch, retries included. Default 10. */
+  fetchDeadline?: number
+  /** Consecutive failures that open an endpoint's circuit; 0 disables. Default 5. */
+  breakerThreshold?: number
+  /** How long an open circuit fails fast. Default 30. */
+  breakerCooldown?: number
+}
+
+/**
+ * Verified claims. The object is deep-frozen: every request presenting the same token shares it.
+ */
+export interface Claims {
+  readonly iss?: string
+  readonly sub?: string
+  readonly aud?: string | readonly string[]
+  readonly exp?: number
+  readonly nbf?: number
+  readonly iat?: number
+  readonly jti?: string
+  readonly scope?: string
+  readonly scp?: string | readonly string[]
+  readonly client_id?: string
+  readonly [claim: string]: unknown
+}
+
+/** The protected JOSE header (`{}` for introspected tokens). */
+export interface JoseHeader {
+  readonly alg?: string
+  readonly kid?: string
+  readonly typ?: string
+  readonly [parameter: string]: unknown
+}
+
+export interface RevokeSpec {
+  /** Revoke the token with this `jti`... */
+  jti?: string
+  /** ...until this time (Date or Unix seconds; default: for the life of the validator). */
+  until?: Date | number
+  /** Revoke every token of this subject... */
+  sub?: string
+  /** ...issued at or before this time (Date or Unix seconds; default: now). */
+  issuedBefore?: Date | number
+}
+
+export interface Stats {
+  validationsOk: number
+  validationsFailed: number
+  /** Failures by error kind (kinds never seen are left out). */
+  failuresByKind: Record<string, number>
+  cacheHits: number
+  cacheMisses: number
+  cacheEntries: number
+  /** Synchronous calls told `keys_not_loaded`. */
+  syncDeferred: number
+  jwksFetchesOk: number
+  jwksFetchesFailed: number
+  jwksKeysRejected: number
+  /** Fetches started, by reason (`initial`, `unknown_kid`, `scheduled`, `expired`). */
+  jwksRefreshes: Record<string, number>
+  staleServed: number
+  unknownKidFastFailures: number
+  [counter: string]: number | Record<string, number>
+}
+
+export interface BreakerHealth {
+  endpoint: string
+  state: 'closed' | 'open' | 'half_open'
+  consecutiveFailures: number
+  lastError: string | null
+}
+
+export interface Health {
+  issuer: string
+  keySource: 'static' | 'remote' | 'shared_secret'
+  jwks: {
+    loaded: boolean
+    keys: number
+    kids: string[]
+    ageSeconds: number | null
+    freshness: 'fresh' | 'stale' | 'expired' | 'empty'
+    lastError: string | null
+    breaker?: BreakerHealth
+  } | null
+  discovery?: BreakerHealth | null
+  introspection?: { endpoint: string | null; breaker: BreakerHealth } | null
+  cacheEntries: number
+}
+
+export class Validator {
+  /** @throws {ConfigError} when an option is invalid (the message names it) */
+  constructor(options: ValidatorOptions)
+  /**
+   * Validates, fetching keys when needed (off the main thread). Never blocks the event loop;
+   * a cache hit resolves without a thread hop.
+   */
+  validate<T extends Claims = Claims>(token: string): Promise<Readonly<T>>
+  /**
+   * Validates without any network I/O: from the result cache or with keys already loaded.
+   * @throws {ProviderUnavailableError} kind `keys_not_loaded` when keys must be fetched first
+   * @throws {InvalidTokenError} when the token is bad
+   * @throws {TypeError} when `token` is not a string
+   */
+  validateSync<T extends Claims = Claims>(token: string): Readonly<T>
+  /** Loads remote keys now (start-up). Static and HMAC validators are always ready. */
+  ready(): Promise<void>
+  /** @returns how many cached results were dropped */
+  revoke(spec: RevokeSpec): number
+  stats(): Stats
+  /** Prometheus text exposition format. */
+  metricsText(): string
+  health(): Health
+}
+
+/** The stable snake_case kind names of the core. */
+export type ErrorKind =
+  | 'malformed'
+  | 'token_too_large'
+  | 'unsupported_token'
+  | 'unsupported_header'
+  | 'algorithm_not_allowed'
+  | 'key_not_found'
+  | 'signature_invalid'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'issued_in_future'
+  | 'token_too_old'
+  | 'issuer_mismatch'
+  | 'audience_mismatch'
+  | 'missing_claim'
+  | 'invalid_claim'
+  | 'token_type_mismatch'
+  | 'revoked'
+  | 'inactive'
+  | 'insufficient_scope'
+  | 'jwks_unavailable'
+  | 'provider_unavailable'
+  | 'keys_not_loaded'
+  | 'config'
+  | 'internal'
+  | 'missing_token'
+
+export class JwtGateError extends Error {
+  /** Stable snake_case name, e.g. `expired`. */
+  readonly kind: ErrorKind
+  /** Stable numeric code, e.g. 1200 (never reused). */
+  readonly code: number
+  /** The HTTP status to answer with: 401, 403, 503 or 500. */
+  readonly status: number
+  /** Set by jwtgate/express: the same as `status`. */
+  statusCode?: number
+  /** Set by jwtgate/express: `WWW-Authenticate` (RFC 6750 §3) for 401 and 403. */
+  headers?: Record<string, string>
+  /** Set by jwtgate/express: whether the message may be shown to the client. */
+  expose?: boolean
+  constructor(message: string, kind: ErrorKind, code: number, status: number)
+}
+/** The token is bad: RFC 6750 `invalid_token`, status 401 (codes 1000-1399). */
+export class InvalidTokenError extends JwtGateError {}
+/** `exp` has passed. */
+export class ExpiredTokenError extends InvalidTokenError {}
+/** A required scope is missing: RFC 6750 `insufficient_scope`, status 403. */
+export class InsufficientScopeError extends JwtGateError {}
+/** The provider or its keys cannot be reached (or are not loaded yet): status 503. */
+export class ProviderUnavailableError extends JwtGateError {}
+/** Invalid options; the message names the option. Status 500. */
+export class ConfigError extends JwtGateError {}
+/** jwtgate/express: the request carried no bearer token. Status 401. */
+export class MissingTokenError extends JwtGateError {}
+
+export interface ErrorKindInfo {
+  readonly kind: ErrorKind
+  readonly code: number
+  readonly status: number
+}
+/** Every core error kind, in code order. */
+export const errorKinds: readonly ErrorKindInfo[]
+/** The version of the jwtgate core. */
+export const version: string

@@ -1,0 +1,17 @@
+// ESM entry: the same module instance as the CommonJS one, so classes (and `instanceof`) are
+// shared by `import` and `require` users.
+import jwtgate from './index.js'
+
+export const {
+  Validator,
+  JwtGateError,
+  InvalidTokenError,
+  ExpiredTokenError,
+  InsufficientScopeError,
+  ProviderUnavailableError,
+  ConfigError,
+  MissingTokenError,
+  errorKinds,
+  version,
+} = jwtgate
+export default jwtgate

@@ -1,0 +1,82 @@
+'use strict'
+// examples/express_app as a user runs it: `node server.js` in its own process (demo mode), driven
+// over HTTP. `make test` installs the example's dependencies first.
+
+const { test, before, after } = require('node:test')
+const assert = require('node:assert/strict')
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const { ROOT } = require('./helpers')
+
+const dir = path.join(ROOT, 'examples', 'express_app')
+const installed = fs.existsSync(path.join(dir, 'node_modules', 'express'))
+const skip = installed ? false : `run \`npm ci\` in ${dir} first (make test does)`
+
+let child
+let base
+let mint
+
+before(async () => {
+  if (skip) return
+  mint = require(path.join(dir, 'demo-keys')).mintDemoToken
+  child = spawn(process.execPath, ['server.js'], { cwd: dir, env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] })
+  base = await new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => reject(new Error(`the example did not start: ${out}`)), 15_000)
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1])
+      }
+    })
+    child.on('exit', (code) => reject(new Error(`the example exited with ${code}: ${out}`)))
+  })
+})
+
+after(() => {
+  if (child) child.kill('SIGTERM')
+})
+
+async function call(route, { token, method = 'GET', body } = {}) {
+  const headers = { 'content-type': 'application/json' }
+  if (token) headers.authorization = `Bearer ${token}`
+  const res = await fetch(base + route, { method, headers, body: body && JSON.stringify(body) })
+  return { status: res.status, challenge: res.headers.get('www-authenticate'), body: await res.json().catch(() => null) }
+}
+
+test('public, protected and scoped routes of the example', { skip }, async () => {
+  assert.equal((await call('/public')).status, 200)
+
+  const missing = await call('/api/me')
+  assert.equal(missing.status, 401)
+  assert.equal(missing.challenge, 'Bearer')
+  assert.equal(missing.body.error, 'missing_token')
+
+  const reader = mint({ sub: 'reader', scope: 'read:items' })
+  const me = await call('/api/me', { token: reader })
+  assert.deepEqual(me.body, { sub: 'reader', scope: 'read:items', alg: 'RS256', kid: 'rsa-a' })
+  assert.equal((await call('/api/items', { token: reader })).status, 200)
+
+  const denied = await call('/api/items', { token: reader, method: 'POST', body: { name: 'x' } })
+  assert.equal(denied.status, 403)
+  assert.match(denied.challenge, /error="insufficient_scope".*scope="write:items"/)
+
+  const writer = mint({ sub: 'writer', scope: 'read:items write:items' })
+  const created = await call('/api/items', { token: writer, method: 'POST', body: { name: 'second' } })
+  assert.equal(created.status, 201)
+  assert.equal(created.body.owner, 'writer')
+
+  assert.equal((await call('/api/admin', { token: reader })).status, 401)
+  const admin = await call('/api/admin', { token: mint({ roles: ['admin'] }) })
+  assert.equal(admin.status, 200)
+  assert.ok(admin.body.validator.validationsOk >= 4)
+
+  const expired = await call('/api/me', { token: mint({ ttl: -3600 }) })
+  assert.equal(expired.status, 401)
+  assert.equal(expired.body.error, 'expired')
+  assert.equal((await call('/healthz')).body.keySource, 'static')
+})

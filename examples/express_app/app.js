@@ -1,0 +1,58 @@
+'use strict'
+// The API: one public route, one that needs any valid token, scoped routes, a claim check.
+// Built by createApp() so a test (or another server) can mount it with any Validator.
+
+const express = require('express')
+const { JwtGateError } = require('jwtgate')
+const { jwtAuth, requiredScopes, claimCheck } = require('jwtgate/express')
+
+const items = [{ id: 1, name: 'first item' }]
+
+function createApp({ validator }) {
+  const app = express()
+  app.use(express.json())
+
+  // Public: no token needed.
+  app.get('/', (req, res) => res.json({ service: 'jwtgate example', docs: '/public, /api/me, /api/items' }))
+  app.get('/public', (req, res) => res.json({ message: 'anyone can read this' }))
+
+  // Everything under /api needs a valid bearer token. Hits (the same token again) are answered
+  // from jwtgate's cache without a thread hop or a promise.
+  app.use('/api', jwtAuth({ validator }))
+
+  app.get('/api/me', (req, res) => {
+    const { payload, header } = req.auth
+    res.json({ sub: payload.sub, scope: payload.scope ?? payload.scp ?? null, alg: header.alg, kid: header.kid })
+  })
+
+  // Scoped: `scope` (space-separated) or `scp` (array) must grant every listed scope.
+  app.get('/api/items', requiredScopes('read:items'), (req, res) => res.json(items))
+  app.post('/api/items', requiredScopes('write:items'), (req, res) => {
+    const item = { id: items.length + 1, name: String(req.body?.name ?? 'unnamed'), owner: req.auth.payload.sub }
+    items.push(item)
+    res.status(201).json(item)
+  })
+
+  // A claim check: any rule over the verified claims.
+  app.get(
+    '/api/admin',
+    claimCheck((claims) => Array.isArray(claims.roles) && claims.roles.includes('admin'), 'the admin role is required'),
+    (req, res) => res.json({ validator: validator.stats() }),
+  )
+
+  // Operations: health and Prometheus metrics of the validator.
+  app.get('/healthz', (req, res) => res.json(validator.health()))
+  app.get('/metrics', (req, res) => res.type('text/plain; version=0.0.4').send(validator.metricsText()))
+
+  // Errors as RFC 6750 JSON. jwtgate errors carry status and the WWW-Authenticate header; their
+  // messages never contain the token. (Express's default handler would also send the right
+  // status and header, with an HTML body.)
+  app.use((err, req, res, next) => {
+    if (!(err instanceof JwtGateError)) return next(err)
+    res.status(err.status).set(err.headers ?? {})
+    res.json({ error: err.kind, error_description: err.status >= 500 && err.kind !== 'jwks_unavailable' ? 'internal error' : err.message })
+  })
+  return app
+}
+
+module.exports = { createApp }
