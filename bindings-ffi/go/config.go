@@ -1,0 +1,185 @@
+package jwtgate
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Config is the canonical jwtgate configuration: the same names (the json tags), the same
+// defaults and the same checks as every other face. Unset (nil, zero-length) fields take
+// the engine's defaults; durations are in seconds. See core/src/config.rs for each field.
+//
+// A Config can be loaded from the JSON document other faces use with encoding/json, or
+// that document can be passed as-is to NewFromJSON.
+type Config struct {
+	// Issuer is required: compared to "iss" exactly, and the base URL for discovery when
+	// neither JWKS nor JWKSURI is given.
+	Issuer string `json:"issuer"`
+	// Audience: the audiences this API accepts; "aud" must contain one of them exactly.
+	Audience Audiences `json:"audience,omitempty"`
+	// VerifyAudience: set to false to accept tokens for any audience. Default true.
+	VerifyAudience *bool `json:"verify_audience,omitempty"`
+	// JWKS is a static key set (a JSON object, or a JSON string holding one): no network.
+	JWKS json.RawMessage `json:"jwks,omitempty"`
+	// JWKSURI is where to fetch the key set.
+	JWKSURI string `json:"jwks_uri,omitempty"`
+	// SharedSecret enables HS256/384/512 (at least 32 bytes). HMAC keys never come from a JWKS.
+	SharedSecret string `json:"shared_secret,omitempty"`
+	// Algorithms allowed, matched exactly. nil: the engine's default. An empty non-nil
+	// slice is sent as an empty list (and refused), never widened to the default.
+	Algorithms []string `json:"algorithms,omitempty"`
+	// Leeway tolerated on exp, nbf and iat, in seconds. Default 30, at most 300.
+	Leeway *float64 `json:"leeway,omitempty"`
+	// TokenType is the required "typ" header, e.g. "at+jwt" (RFC 9068).
+	TokenType string `json:"token_type,omitempty"`
+	// RequireExp: "exp" must be present. Default true.
+	RequireExp *bool `json:"require_exp,omitempty"`
+	// RequiredClaims must be present besides iss, exp and aud.
+	RequiredClaims []string `json:"required_claims,omitempty"`
+	// MaxTokenAge refuses tokens whose "iat" is older, in seconds.
+	MaxTokenAge *float64 `json:"max_token_age,omitempty"`
+	// MaxTokenBytes: longer tokens are refused before parsing. Default 16384.
+	MaxTokenBytes *int `json:"max_token_bytes,omitempty"`
+	// CacheMaxEntries: validated tokens remembered. Default 100000; 0 turns the cache off.
+	CacheMaxEntries *int `json:"cache_max_entries,omitempty"`
+	// CacheMaxTTL: longest a validated token is remembered, in seconds. Default 300.
+	CacheMaxTTL *float64 `json:"cache_max_ttl,omitempty"`
+	// JWKSTTL: key set lifetime without Cache-Control max-age, in seconds. Default 600.
+	JWKSTTL *float64 `json:"jwks_ttl,omitempty"`
+	// JWKSMinTTL and JWKSMaxTTL clamp max-age, in seconds. Defaults 60 and 86400.
+	JWKSMinTTL *float64 `json:"jwks_min_ttl,omitempty"`
+	JWKSMaxTTL *float64 `json:"jwks_max_ttl,omitempty"`
+	// JWKSRefreshCooldown: least time between two key set fetches, in seconds. Default 30.
+	JWKSRefreshCooldown *float64 `json:"jwks_refresh_cooldown,omitempty"`
+	// JWKSMaxStale: how long expired keys are still used while the provider is down, in
+	// seconds. Default 86400.
+	JWKSMaxStale *float64 `json:"jwks_max_stale,omitempty"`
+	// FetchTimeout: total time for one HTTP fetch, in seconds. Default 5.
+	FetchTimeout *float64 `json:"fetch_timeout,omitempty"`
+	// AllowHTTP allows http:// URLs for non-loopback hosts. Default false.
+	AllowHTTP bool `json:"allow_http,omitempty"`
+
+	// Mode: "auto" (JWTs locally, opaque tokens to introspection), "local" or "introspect".
+	Mode string `json:"mode,omitempty"`
+	// IntrospectionEndpoint (RFC 7662). Default: from the provider metadata.
+	IntrospectionEndpoint string `json:"introspection_endpoint,omitempty"`
+	// ClientID and ClientSecret authenticate introspection calls; setting ClientID enables it.
+	ClientID     string `json:"client_id,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	// ClientAuth: "client_secret_basic" (default) or "client_secret_post".
+	ClientAuth string `json:"client_auth,omitempty"`
+	// IntrospectionCacheTTL and IntrospectionNegativeTTL, in seconds.
+	IntrospectionCacheTTL    *float64 `json:"introspection_cache_ttl,omitempty"`
+	IntrospectionNegativeTTL *float64 `json:"introspection_negative_ttl,omitempty"`
+	// FetchRetries, FetchRetryBackoff (seconds) and FetchDeadline (seconds, all retries).
+	FetchRetries      *int     `json:"fetch_retries,omitempty"`
+	FetchRetryBackoff *float64 `json:"fetch_retry_backoff,omitempty"`
+	FetchDeadline     *float64 `json:"fetch_deadline,omitempty"`
+	// BreakerThreshold (failed fetches that open a circuit; 0 disables) and
+	// BreakerCooldown (seconds).
+	BreakerThreshold *int     `json:"breaker_threshold,omitempty"`
+	BreakerCooldown  *float64 `json:"breaker_cooldown,omitempty"`
+}
+
+// MarshalJSON writes the canonical document. It differs from the default encoding in one
+// place: a non-nil empty Algorithms is written as [] (refused by the engine) instead of
+// being dropped, which would silently allow every algorithm.
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config // the same fields, without this method
+	doc := struct {
+		plain
+		Algorithms *[]string `json:"algorithms,omitempty"`
+	}{plain: plain(c)}
+	if c.Algorithms != nil {
+		doc.Algorithms = &c.Algorithms
+	}
+	return json.Marshal(doc)
+}
+
+// Audiences is the "audience" option: one or several strings. It reads either JSON form.
+type Audiences []string
+
+// UnmarshalJSON accepts "api" as well as ["api", "other"].
+func (a *Audiences) UnmarshalJSON(data []byte) error {
+	var one string
+	if err := json.Unmarshal(data, &one); err == nil {
+		*a = Audiences{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(data, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+// Bool returns a pointer to b, for the optional fields of Config.
+func Bool(b bool) *bool { return &b }
+
+// Int returns a pointer to n, for the optional fields of Config.
+func Int(n int) *int { return &n }
+
+// Seconds returns d in seconds, for the duration fields of Config.
+func Seconds(d time.Duration) *float64 {
+	s := d.Seconds()
+	return &s
+}
+
+// Stats are the validator's counters (the document every face returns).
+type Stats struct {
+	ValidationsOK          uint64            `json:"validations_ok"`
+	ValidationsFailed      uint64            `json:"validations_failed"`
+	FailuresByKind         map[string]uint64 `json:"failures_by_kind"`
+	CacheHits              uint64            `json:"cache_hits"`
+	CacheMisses            uint64            `json:"cache_misses"`
+	CacheEntries           uint64            `json:"cache_entries"`
+	SyncDeferred           uint64            `json:"sync_deferred"`
+	JWKSFetchesOK          uint64            `json:"jwks_fetches_ok"`
+	JWKSFetchesFailed      uint64            `json:"jwks_fetches_failed"`
+	JWKSKeysRejected       uint64            `json:"jwks_keys_rejected"`
+	JWKSRefreshes          map[string]uint64 `json:"jwks_refreshes"`
+	StaleServed            uint64            `json:"stale_served"`
+	UnknownKidFastFailures uint64            `json:"unknown_kid_fast_failures"`
+	// Extra holds counters this version of the Go package does not name yet.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON fills the named fields and keeps every counter in Extra as well.
+func (s *Stats) UnmarshalJSON(data []byte) error {
+	type plain Stats
+	if err := json.Unmarshal(data, (*plain)(s)); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, &s.Extra)
+}
+
+// Health describes a validator's key source and key set.
+type Health struct {
+	Issuer       string      `json:"issuer"`
+	KeySource    string      `json:"key_source"`
+	JWKS         *JWKSHealth `json:"jwks"`
+	CacheEntries uint64      `json:"cache_entries"`
+	// Extra holds every member, including those this version does not name yet.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON fills the named fields and keeps every member in Extra as well.
+func (h *Health) UnmarshalJSON(data []byte) error {
+	type plain Health
+	if err := json.Unmarshal(data, (*plain)(h)); err != nil {
+		return err
+	}
+	return json.Unmarshal(data, &h.Extra)
+}
+
+// JWKSHealth is the state of a remote key set.
+type JWKSHealth struct {
+	Loaded     bool     `json:"loaded"`
+	Keys       int      `json:"keys"`
+	Kids       []string `json:"kids"`
+	AgeSeconds *float64 `json:"age_seconds"`
+	// Freshness: "fresh", "stale", "expired" or "empty".
+	Freshness string  `json:"freshness"`
+	LastError *string `json:"last_error"`
+}

@@ -1,0 +1,91 @@
+package jwtgate
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+// vectorFile is one file of the shared vectors (tests/vectors/*.json).
+type vectorFile struct {
+	Name    string                     `json:"-"`
+	Configs map[string]json.RawMessage `json:"configs"`
+	Cases   []vectorCase               `json:"cases"`
+}
+
+type vectorCase struct {
+	Name   string `json:"name"`
+	Config string `json:"config"`
+	Token  string `json:"token"`
+	Expect struct {
+		Valid  bool            `json:"valid"`
+		Error  string          `json:"error"`
+		Claims json.RawMessage `json:"claims"`
+	} `json:"expect"`
+}
+
+func loadVectors(t testing.TB) []vectorFile {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("..", "..", "tests", "vectors", "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no vectors found: %v", err)
+	}
+	sort.Strings(paths)
+	var files []vectorFile
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f vectorFile
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		f.Name = filepath.Base(p)
+		files = append(files, f)
+	}
+	return files
+}
+
+// fixture is the vectors' default configuration and a token it accepts (RS256, exp 2100).
+type fixture struct {
+	config json.RawMessage
+	jwks   json.RawMessage
+	token  string
+	jti    string
+	sub    string
+}
+
+func loadFixture(t testing.TB) fixture {
+	t.Helper()
+	for _, f := range loadVectors(t) {
+		if f.Name != "valid.json" {
+			continue
+		}
+		c := f.Cases[0]
+		var cfg struct {
+			JWKS json.RawMessage `json:"jwks"`
+		}
+		if err := json.Unmarshal(f.Configs[c.Config], &cfg); err != nil {
+			t.Fatal(err)
+		}
+		var claims struct{ Jti, Sub string }
+		if err := json.Unmarshal(c.Expect.Claims, &claims); err != nil {
+			t.Fatal(err)
+		}
+		return fixture{config: f.Configs[c.Config], jwks: cfg.JWKS, token: c.Token, jti: claims.Jti, sub: claims.Sub}
+	}
+	t.Fatal("valid.json not found")
+	return fixture{}
+}
+
+func mustValidator(t testing.TB, config []byte) *Validator {
+	t.Helper()
+	v, err := NewFromJSON(config)
+	if err != nil {
+		t.Fatalf("NewFromJSON: %v", err)
+	}
+	return v
+}

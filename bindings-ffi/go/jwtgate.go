@@ -1,0 +1,495 @@
+// Package jwtgate validates OAuth 2 / OpenID Connect bearer tokens (JWTs) with the jwtgate
+// engine: keys fetched and cached per issuer, signatures and claims checked locally,
+// verified tokens remembered under a keyed hash. It is a thin layer over the C ABI of the
+// Rust core (bindings-ffi/include/jwtgate.h): the same configuration, defaults and error
+// kinds as every other jwtgate face.
+//
+//	v, err := jwtgate.New(jwtgate.Config{
+//		Issuer:    "https://id.example.com",
+//		Audience:  jwtgate.Audiences{"https://api.example.com"},
+//		TokenType: "at+jwt",
+//	})
+//	if err != nil { ... }
+//	defer v.Close()
+//	claims, err := v.Validate(ctx, token)
+//	switch {
+//	case errors.Is(err, jwtgate.ErrInvalidToken): // 401
+//	case errors.Is(err, jwtgate.ErrProviderUnavailable): // 503
+//	}
+//
+// The package links the static library built by `cargo build -p jwtgate-ffi` (or
+// `make -C bindings-ffi build`, which builds the library and this package).
+package jwtgate
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include
+#include <stdlib.h>
+#include <string.h>
+#include "jwtgate.h"
+
+// One cgo transition per validation: validate (locally or blocking) and read what Go
+// needs to decide whether it already holds these claims (their id and source).
+typedef struct {
+	jwtgate_result result;
+	jwtgate_claims *claims; // on success: Go copies it (or not) and frees it
+	jwtgate_error *err;     // on failure: Go copies the message and frees it
+	uint64_t id;
+	int from_cache;
+	size_t json_len;
+	const char *kind;    // static
+	const char *message; // borrowed from err
+	uint16_t status;
+} jg_outcome;
+
+static jg_outcome jg_validate(const jwtgate_validator *v, const uint8_t *token, size_t len,
+                              int local) {
+	jg_outcome o = {0};
+	o.result = local ? jwtgate_validate_local(v, token, len, &o.claims, &o.err)
+	                 : jwtgate_validate(v, token, len, &o.claims, &o.err);
+	if (o.result != JWTGATE_OK) {
+		o.kind = jwtgate_error_kind(o.err);
+		o.message = jwtgate_error_message(o.err);
+		o.status = jwtgate_error_http_status(o.err);
+		return o;
+	}
+	const uint8_t *json = NULL;
+	jwtgate_claims_json(o.claims, &json, &o.json_len);
+	o.id = jwtgate_claims_id(o.claims);
+	o.from_cache = strcmp(jwtgate_claims_source(o.claims), "cache") == 0;
+	return o;
+}
+
+// Copies the claims' JSON, then their scopes, into buf (cap bytes) and returns the bytes
+// the scopes take; when they do not fit nothing is copied (Go retries with a larger buf).
+static size_t jg_copy_claims(const jwtgate_claims *c, uint8_t *buf, size_t cap, double *expires_at) {
+	const uint8_t *json = NULL, *scopes = NULL;
+	size_t json_len = 0, scopes_len = 0;
+	jwtgate_claims_json(c, &json, &json_len);
+	jwtgate_claims_scopes(c, &scopes, &scopes_len);
+	*expires_at = jwtgate_claims_expires_at(c);
+	if (json_len + scopes_len <= cap) {
+		memcpy(buf, json, json_len);
+		memcpy(buf + json_len, scopes, scopes_len);
+	}
+	return scopes_len;
+}
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Validator validates tokens for one issuer and policy. It is safe for concurrent use;
+// share one per API. Close releases it (a finalizer does so too, for validators that are
+// dropped without Close).
+type Validator struct {
+	// mu guards ptr: calls hold it shared for the duration of the C call, Close holds it
+	// exclusively, so the C validator is never freed under a running call.
+	mu  sync.RWMutex
+	ptr *C.jwtgate_validator
+	// converted holds the Go copies of claims the engine's result cache returns.
+	converted convertedClaims
+}
+
+// finalized counts validators released by their finalizer (read by the GC stress test).
+var finalized atomic.Int64
+
+// emptyByte gives an empty Go string a non-NULL address: the C ABI refuses NULL pointers
+// even for zero lengths.
+var emptyByte byte
+
+func bytesOf(s string) (*C.uint8_t, C.size_t) {
+	if len(s) == 0 {
+		return (*C.uint8_t)(unsafe.Pointer(&emptyByte)), 0
+	}
+	return (*C.uint8_t)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s))
+}
+
+// New builds a validator from cfg. Static keys (Config.JWKS) are imported and checked
+// here; remote keys are fetched on first use or by Ready. An invalid configuration is an
+// *Error matching ErrConfig whose message names the field.
+func New(cfg Config) (*Validator, error) {
+	doc, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, &Error{kind: "config", code: codeConfig, lo: codeConfig, hi: codeConfig,
+			status: 500, message: "cannot encode the configuration: " + err.Error()}
+	}
+	return NewFromJSON(doc)
+}
+
+// NewFromJSON builds a validator from the canonical JSON configuration (the document every
+// jwtgate face accepts, e.g. read from a file).
+func NewFromJSON(config []byte) (*Validator, error) {
+	ptr, n := bytesOf(string(config))
+	var out *C.jwtgate_validator
+	var cerr *C.jwtgate_error
+	r := C.jwtgate_validator_new(ptr, n, &out, &cerr)
+	runtime.KeepAlive(config)
+	if r != C.JWTGATE_OK {
+		return nil, takeError(cerr)
+	}
+	v := &Validator{ptr: out}
+	runtime.SetFinalizer(v, func(v *Validator) {
+		finalized.Add(1)
+		v.Close()
+	})
+	return v, nil
+}
+
+// Close releases the validator. It waits for calls in progress (a call waiting on the
+// network is bounded by the configured fetch timeouts) and is idempotent; later calls
+// fail with ErrClosed.
+func (v *Validator) Close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ptr != nil {
+		C.jwtgate_validator_free(v.ptr)
+		v.ptr = nil
+		runtime.SetFinalizer(v, nil)
+	}
+	return nil
+}
+
+// Validate checks a bearer token (without the "Bearer " prefix) and returns its claims.
+//
+// A token already verified, or one whose keys are loaded, is answered without waiting.
+// When keys must be fetched first, Validate waits for them, but returns ctx.Err() as soon
+// as ctx is done (the fetch goes on in the background, bounded by the configured fetch
+// timeouts, and serves later calls).
+//
+// Errors are *Error values: use errors.Is with ErrInvalidToken (HTTP 401),
+// ErrInsufficientScope (403), ErrProviderUnavailable (503) or a specific kind such as
+// ErrExpired.
+func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	return v.validate(ctx, token, nil)
+}
+
+// ValidateScopes is Validate, then a check that every scope in scopes was granted
+// (ErrInsufficientScope otherwise, RFC 6750 §3.1).
+func (v *Validator) ValidateScopes(ctx context.Context, token string, scopes ...string) (*Claims, error) {
+	return v.validate(ctx, token, scopes)
+}
+
+func (v *Validator) validate(ctx context.Context, token string, required []string) (*Claims, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// First without any network I/O: the cache-hit and loaded-keys paths, no goroutine.
+	claims, err := v.call(token, required, true)
+	if err == nil || !errors.Is(err, ErrKeysNotLoaded) {
+		return claims, err
+	}
+	if ctx.Done() == nil {
+		return v.call(token, required, false)
+	}
+	// The blocking call cannot be interrupted from Go, so it runs on its own goroutine;
+	// its result is converted to Go values (and the C objects freed) there, whoever
+	// waits for it.
+	type outcome struct {
+		claims *Claims
+		err    error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		c, err := v.call(token, required, false)
+		done <- outcome{c, err}
+	}()
+	select {
+	case o := <-done:
+		return o.claims, o.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// call runs one validation through the C ABI and returns Go values.
+//
+// A result-cache hit in the engine hands back the same claims (same id) as the validation
+// that filled the cache, so the Go copy made then is reused: a hit costs two cgo calls and
+// no copy. Required scopes are checked against the engine's list of granted scopes; when
+// one is missing, the engine itself produces the insufficient_scope error.
+func (v *Validator) call(token string, required []string, local bool) (*Claims, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.ptr == nil {
+		return nil, ErrClosed
+	}
+	tp, tn := bytesOf(token)
+	mode := C.int(0)
+	if local {
+		mode = 1
+	}
+	o := C.jg_validate(v.ptr, tp, tn, mode)
+	runtime.KeepAlive(token)
+	if o.result != C.JWTGATE_OK {
+		err := &Error{code: int(o.result), status: int(o.status), message: C.GoString(o.message)}
+		err.lo, err.hi = err.code, err.code
+		err.kind = kindName(err.code, o.kind)
+		C.jwtgate_error_free(o.err)
+		runtime.KeepAlive(v)
+		return nil, err
+	}
+	var c *Claims
+	if o.from_cache != 0 {
+		c = v.converted.get(uint64(o.id))
+	}
+	if c == nil {
+		c = copyClaims(o.claims, int(o.json_len))
+		if o.from_cache != 0 {
+			// Only claims the engine has cached can come back: keeping the others would fill
+			// the map with copies that are never asked for again (cache_max_entries 0).
+			v.converted.put(uint64(o.id), c)
+		}
+	}
+	var err error
+	if len(required) > 0 && !c.HasScopes(required...) {
+		err = requireScopes(o.claims, strings.Join(required, " "))
+	}
+	C.jwtgate_claims_free(o.claims)
+	runtime.KeepAlive(v)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// copyClaims copies the JSON and scopes of live C claims into a new *Claims.
+func copyClaims(h *C.jwtgate_claims, jsonLen int) *Claims {
+	// Room for the JSON and, usually, the scopes; a second call when the scopes need more.
+	buf := make([]byte, jsonLen+256)
+	var exp C.double
+	scopesLen := int(C.jg_copy_claims(h, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)), &exp))
+	if jsonLen+scopesLen > len(buf) {
+		buf = make([]byte, jsonLen+scopesLen)
+		C.jg_copy_claims(h, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)), &exp)
+	}
+	c := &Claims{raw: buf[:jsonLen:jsonLen], scopes: strings.Fields(string(buf[jsonLen : jsonLen+scopesLen]))}
+	if e := float64(exp); e >= 0 {
+		sec, frac := math.Modf(e)
+		c.expiresAt = time.Unix(int64(sec), int64(frac*1e9))
+	}
+	return c
+}
+
+// requireScopes asks the engine for its insufficient_scope error (the check the engine
+// makes is the one every face makes).
+func requireScopes(h *C.jwtgate_claims, required string) error {
+	rp, rn := bytesOf(required)
+	var cerr *C.jwtgate_error
+	r := C.jwtgate_claims_require_scopes(h, rp, rn, &cerr)
+	runtime.KeepAlive(required)
+	if r == C.JWTGATE_OK {
+		return nil
+	}
+	return takeError(cerr)
+}
+
+// convertedClaims keeps the Go copy of claims the engine has cached, by claims id: a
+// direct-mapped table of atomic slots (lock-free, bounded; ids are sequential, so live
+// claims rarely share a slot, and a collision only costs one more copy).
+type convertedClaims struct {
+	slots [convertedSlots]atomic.Pointer[convertedEntry]
+}
+
+type convertedEntry struct {
+	id     uint64
+	claims *Claims
+}
+
+const convertedSlots = 4096 // a power of two
+
+func (cc *convertedClaims) get(id uint64) *Claims {
+	if e := cc.slots[id&(convertedSlots-1)].Load(); e != nil && e.id == id {
+		return e.claims
+	}
+	return nil
+}
+
+func (cc *convertedClaims) put(id uint64, c *Claims) {
+	cc.slots[id&(convertedSlots-1)].Store(&convertedEntry{id: id, claims: c})
+}
+
+// kindName is the kind of a code without allocating (the sentinel table), or the static
+// name the engine gave.
+func kindName(code int, name *C.char) string {
+	for _, s := range kindSentinels {
+		if s.code == code {
+			return s.kind
+		}
+	}
+	return C.GoString(name)
+}
+
+// Ready loads the remote key set now, so that the first requests do not wait. It returns
+// ctx.Err() early when ctx is done before the fetch ends. Static and shared-secret
+// validators are always ready.
+func (v *Validator) Ready(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- v.withPtr(func(p *C.jwtgate_validator) error {
+			var cerr *C.jwtgate_error
+			if r := C.jwtgate_validator_ready(p, &cerr); r != C.JWTGATE_OK {
+				return takeError(cerr)
+			}
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// withPtr runs f with the live C validator, or fails with ErrClosed.
+func (v *Validator) withPtr(f func(*C.jwtgate_validator) error) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.ptr == nil {
+		return ErrClosed
+	}
+	err := f(v.ptr)
+	runtime.KeepAlive(v)
+	return err
+}
+
+// ownedString calls a C function that returns an owned string and copies it.
+func (v *Validator) ownedString(get func(*C.jwtgate_validator, **C.char) C.jwtgate_result) (string, error) {
+	var s string
+	err := v.withPtr(func(p *C.jwtgate_validator) error {
+		var out *C.char
+		if r := get(p, &out); r != C.JWTGATE_OK {
+			return resultError(r)
+		}
+		s = C.GoString(out)
+		C.jwtgate_string_free(out)
+		return nil
+	})
+	return s, err
+}
+
+// Stats returns the validator's counters.
+func (v *Validator) Stats() (Stats, error) {
+	var st Stats
+	text, err := v.ownedString(func(p *C.jwtgate_validator, out **C.char) C.jwtgate_result {
+		return C.jwtgate_stats_json(p, out)
+	})
+	if err == nil {
+		err = json.Unmarshal([]byte(text), &st)
+	}
+	return st, err
+}
+
+// MetricsText returns the counters in Prometheus text format.
+func (v *Validator) MetricsText() (string, error) {
+	return v.ownedString(func(p *C.jwtgate_validator, out **C.char) C.jwtgate_result {
+		return C.jwtgate_metrics_text(p, out)
+	})
+}
+
+// Health reports the key source, the key set's freshness and the cache size.
+func (v *Validator) Health() (Health, error) {
+	var h Health
+	text, err := v.ownedString(func(p *C.jwtgate_validator, out **C.char) C.jwtgate_result {
+		return C.jwtgate_health_json(p, out)
+	})
+	if err == nil {
+		err = json.Unmarshal([]byte(text), &h)
+	}
+	return h, err
+}
+
+func unixSeconds(t time.Time) C.double {
+	if t.IsZero() {
+		return 0
+	}
+	return C.double(float64(t.UnixNano()) / 1e9)
+}
+
+// RevokeJTI revokes the token with this jti until the given time (the zero time: for the
+// life of the validator). Cached results for it are dropped at once; the count is returned.
+func (v *Validator) RevokeJTI(jti string, until time.Time) (int, error) {
+	var removed C.size_t
+	err := v.withPtr(func(p *C.jwtgate_validator) error {
+		ptr, n := bytesOf(jti)
+		r := C.jwtgate_revoke_jti(p, ptr, n, unixSeconds(until), &removed)
+		runtime.KeepAlive(jti)
+		return resultError(r)
+	})
+	return int(removed), err
+}
+
+// RevokeSubject revokes every token of sub issued at or before issuedBefore (the zero
+// time: now). Cached results for them are dropped at once; the count is returned.
+func (v *Validator) RevokeSubject(sub string, issuedBefore time.Time) (int, error) {
+	var removed C.size_t
+	err := v.withPtr(func(p *C.jwtgate_validator) error {
+		ptr, n := bytesOf(sub)
+		r := C.jwtgate_revoke_subject(p, ptr, n, unixSeconds(issuedBefore), &removed)
+		runtime.KeepAlive(sub)
+		return resultError(r)
+	})
+	return int(removed), err
+}
+
+// Version is the version of the jwtgate engine.
+func Version() string {
+	return C.GoString(C.jwtgate_version())
+}
+
+// takeError converts a C error into an *Error and releases it.
+func takeError(cerr *C.jwtgate_error) error {
+	if cerr == nil {
+		return &Error{kind: "internal", code: codeInternal, lo: codeInternal, hi: codeInternal,
+			status: 500, message: "no error object"}
+	}
+	code := int(C.jwtgate_error_code(cerr))
+	e := &Error{
+		kind:    C.GoString(C.jwtgate_error_kind(cerr)),
+		code:    code,
+		lo:      code,
+		hi:      code,
+		message: C.GoString(C.jwtgate_error_message(cerr)),
+		status:  int(C.jwtgate_error_http_status(cerr)),
+	}
+	C.jwtgate_error_free(cerr)
+	return e
+}
+
+// resultError is the error for a bare result code (calls without an error object).
+func resultError(r C.jwtgate_result) error {
+	if r == C.JWTGATE_OK {
+		return nil
+	}
+	code := int(r)
+	return &Error{kind: C.GoString(C.jwtgate_result_name(C.uint32_t(r))), code: code, lo: code,
+		hi: code, status: 500, message: "call refused"}
+}
+
+// resultName is the stable name the C ABI gives a result code ("" for none).
+func resultName(code int) string {
+	if code < 0 || code > math.MaxUint32 {
+		return ""
+	}
+	return C.GoString(C.jwtgate_result_name(C.uint32_t(code)))
+}
+
+// cgoRoundTrip makes one cgo call that does nothing (jwtgate_error_code(NULL)): the
+// benchmarks use it to separate the cost of crossing into C from the engine's work.
+func cgoRoundTrip() uint32 {
+	return uint32(C.jwtgate_error_code(nil))
+}

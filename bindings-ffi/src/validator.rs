@@ -1,0 +1,436 @@
+//! Validators and validation.
+
+use std::ffi::c_char;
+use std::sync::OnceLock;
+
+use jwtgate::{Validated, Validator};
+
+use crate::error::{call, call_infallible, jwtgate_error, out_ptr, owned_c_string, text_arg};
+use crate::result::jwtgate_result;
+
+/// A validator: one issuer and policy, its keys and its result cache. Thread-safe: one
+/// validator may be used from many threads at once. Created by `jwtgate_validator_new`,
+/// released with `jwtgate_validator_free` (after every call on it has returned).
+pub struct jwtgate_validator {
+    inner: Validator,
+}
+
+impl std::fmt::Debug for jwtgate_validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// The verified claims of one token. Immutable and thread-safe; released with
+/// `jwtgate_claims_free`. Strings borrowed from it stay valid until then.
+pub struct jwtgate_claims {
+    validated: Validated,
+    scopes: OnceLock<Box<str>>,
+}
+
+impl std::fmt::Debug for jwtgate_claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("jwtgate_claims").finish_non_exhaustive()
+    }
+}
+
+/// Borrows a validator argument.
+///
+/// # Safety
+/// `v` is NULL or a live validator created by this library.
+unsafe fn validator<'a>(v: *const jwtgate_validator) -> Result<&'a Validator, jwtgate_error> {
+    // SAFETY: the caller's contract.
+    unsafe { v.as_ref() }
+        .map(|v| &v.inner)
+        .ok_or_else(|| jwtgate_error::null("validator"))
+}
+
+/// Borrows a claims argument.
+///
+/// # Safety
+/// `c` is NULL or live claims created by this library.
+unsafe fn claims<'a>(c: *const jwtgate_claims) -> Result<&'a jwtgate_claims, jwtgate_error> {
+    // SAFETY: the caller's contract.
+    unsafe { c.as_ref() }.ok_or_else(|| jwtgate_error::null("claims"))
+}
+
+/// The version of jwtgate, e.g. "0.1.0" (static, NUL-terminated).
+#[unsafe(no_mangle)]
+pub extern "C" fn jwtgate_version() -> *const c_char {
+    static VERSION: OnceLock<std::ffi::CString> = OnceLock::new();
+    call_infallible(c"".as_ptr(), || {
+        VERSION
+            .get_or_init(|| std::ffi::CString::new(jwtgate::VERSION).unwrap_or_default())
+            .as_ptr()
+    })
+}
+
+/// Builds a validator from the canonical JSON configuration (`config_json`, `len` bytes of
+/// UTF-8; the same schema and defaults as every jwtgate face). Static keys are imported and
+/// checked here; remote keys are fetched on first use or by `jwtgate_validator_ready`.
+///
+/// On success `*out` receives the validator (release it with `jwtgate_validator_free`).
+/// An invalid configuration returns `JWTGATE_CONFIG`, its message naming the field.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_validator_new(
+    config_json: *const u8,
+    len: usize,
+    out: *mut *mut jwtgate_validator,
+    err: *mut *mut jwtgate_error,
+) -> jwtgate_result {
+    call(err, || {
+        out_ptr(out, "out")?;
+        // SAFETY: readable bytes are the caller's contract.
+        let config = unsafe {
+            text_arg(
+                config_json,
+                len,
+                "config_json",
+                jwtgate_result::JWTGATE_CONFIG,
+            )
+        }?;
+        let inner = Validator::from_json(config)?;
+        let handle = Box::into_raw(Box::new(jwtgate_validator { inner }));
+        // SAFETY: `out` is not NULL and points to writable storage (API contract).
+        unsafe { *out = handle };
+        Ok(())
+    })
+}
+
+/// Releases a validator. NULL is accepted and ignored. No call on `v` may be running or
+/// start afterwards; releasing twice is forbidden. Claims obtained from `v` stay valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_validator_free(v: *mut jwtgate_validator) {
+    call_infallible((), || {
+        if !v.is_null() {
+            // SAFETY: created by Box::into_raw in `jwtgate_validator_new`, not freed before.
+            drop(unsafe { Box::from_raw(v) });
+        }
+    })
+}
+
+/// Loads the remote key set now and waits for it (bounded by the configured fetch timeouts),
+/// so that the first requests do not wait. Static and shared-secret validators are always ready.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_validator_ready(
+    v: *const jwtgate_validator,
+    err: *mut *mut jwtgate_error,
+) -> jwtgate_result {
+    call(err, || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        v.ready_blocking()?;
+        Ok(())
+    })
+}
+
+/// Shared body of the two validate functions.
+fn validate_with(
+    v: *const jwtgate_validator,
+    token: *const u8,
+    len: usize,
+    out: *mut *mut jwtgate_claims,
+    err: *mut *mut jwtgate_error,
+    how: fn(&Validator, &str) -> jwtgate::Result<Validated>,
+) -> jwtgate_result {
+    call(err, || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        out_ptr(out, "out")?;
+        // A token that is not UTF-8 cannot be a compact JWS: it is malformed (HTTP 401),
+        // just as the core would call any other undecodable token.
+        // SAFETY: readable bytes are the caller's contract.
+        let token = unsafe { text_arg(token, len, "token", jwtgate_result::JWTGATE_MALFORMED) }?;
+        let validated = how(v, token)?;
+        let handle = Box::into_raw(Box::new(jwtgate_claims {
+            validated,
+            scopes: OnceLock::new(),
+        }));
+        // SAFETY: `out` is not NULL and points to writable storage (API contract).
+        unsafe { *out = handle };
+        Ok(())
+    })
+}
+
+/// Validates a bearer token (`len` bytes, without the "Bearer " prefix). Blocks the calling
+/// thread while keys are fetched, bounded by the configured fetch timeouts; a cached token
+/// is answered without blocking. Safe to call from many threads on one validator.
+///
+/// On success `*out` receives the claims (release with `jwtgate_claims_free`). On failure
+/// the result is the error's code: 1000-1399 the token is bad (answer 401), 2000-2999 the
+/// keys cannot be fetched (answer 503).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_validate(
+    v: *const jwtgate_validator,
+    token: *const u8,
+    len: usize,
+    out: *mut *mut jwtgate_claims,
+    err: *mut *mut jwtgate_error,
+) -> jwtgate_result {
+    validate_with(v, token, len, out, err, Validator::validate_blocking)
+}
+
+/// As `jwtgate_validate`, but never does network I/O and never blocks: where keys would
+/// have to be fetched first it fails with `JWTGATE_KEYS_NOT_LOADED` (and starts loading
+/// them in the background). For event loops: call `jwtgate_validate` on a worker thread
+/// when this returns `JWTGATE_KEYS_NOT_LOADED`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_validate_local(
+    v: *const jwtgate_validator,
+    token: *const u8,
+    len: usize,
+    out: *mut *mut jwtgate_claims,
+    err: *mut *mut jwtgate_error,
+) -> jwtgate_result {
+    validate_with(v, token, len, out, err, Validator::validate_local)
+}
+
+/// Writes a borrowed string to `(ptr, len)` out-parameters.
+fn borrowed_out(text: &str, ptr: *mut *const u8, len: *mut usize) -> Result<(), jwtgate_error> {
+    out_ptr(ptr, "ptr")?;
+    out_ptr(len, "len")?;
+    // SAFETY: both not NULL and writable (API contract).
+    unsafe {
+        *ptr = text.as_ptr();
+        *len = text.len();
+    }
+    Ok(())
+}
+
+/// The token's payload as JSON text (UTF-8, exactly as the token carried it; not
+/// NUL-terminated): `*ptr`/`*len` borrow from `c` and stay valid until
+/// `jwtgate_claims_free(c)`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_json(
+    c: *const jwtgate_claims,
+    ptr: *mut *const u8,
+    len: *mut usize,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `c`.
+        let c = unsafe { claims(c) }?;
+        borrowed_out(c.validated.claims().json(), ptr, len)
+    })
+}
+
+/// The token's protected header as JSON text, borrowed as in `jwtgate_claims_json`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_header_json(
+    c: *const jwtgate_claims,
+    ptr: *mut *const u8,
+    len: *mut usize,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `c`.
+        let c = unsafe { claims(c) }?;
+        borrowed_out(c.validated.claims().header_json(), ptr, len)
+    })
+}
+
+/// The granted scopes, separated by single spaces (from `scope`, RFC 9068 §2.2.3, and
+/// `scp`), borrowed as in `jwtgate_claims_json`; empty when none.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_scopes(
+    c: *const jwtgate_claims,
+    ptr: *mut *const u8,
+    len: *mut usize,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `c`.
+        let c = unsafe { claims(c) }?;
+        let joined = c
+            .scopes
+            .get_or_init(|| c.validated.claims().scopes().join(" ").into_boxed_str());
+        borrowed_out(joined, ptr, len)
+    })
+}
+
+/// `JWTGATE_OK` when every scope in `scopes` (space-separated UTF-8, `len` bytes) was
+/// granted, else `JWTGATE_INSUFFICIENT_SCOPE` (RFC 6750 §3.1, HTTP 403) naming the missing
+/// ones.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_require_scopes(
+    c: *const jwtgate_claims,
+    scopes: *const u8,
+    len: usize,
+    err: *mut *mut jwtgate_error,
+) -> jwtgate_result {
+    call(err, || {
+        // SAFETY: API contract on `c`.
+        let c = unsafe { claims(c) }?;
+        // SAFETY: readable bytes are the caller's contract.
+        let scopes = unsafe {
+            text_arg(
+                scopes,
+                len,
+                "scopes",
+                jwtgate_result::JWTGATE_INVALID_ARGUMENT,
+            )
+        }?;
+        let required: Vec<&str> = scopes.split(' ').filter(|s| !s.is_empty()).collect();
+        c.validated.claims().require_scopes(&required)?;
+        Ok(())
+    })
+}
+
+/// `exp` as Unix seconds, or a negative value when the token has no `exp` (or `c` is NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_expires_at(c: *const jwtgate_claims) -> f64 {
+    call_infallible(-1.0, || {
+        // SAFETY: API contract on `c`.
+        match unsafe { c.as_ref() } {
+            Some(c) => c.validated.expires_at().unwrap_or(-1.0),
+            None => -1.0,
+        }
+    })
+}
+
+/// A process-unique number for this set of claims, never 0 for live claims (0 when `c` is
+/// NULL). A result-cache hit returns the same claims, hence the same id, as the validation
+/// that filled the cache: a face that converts claims into its own objects can keep the
+/// converted copy by id instead of converting on every hit.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_id(c: *const jwtgate_claims) -> u64 {
+    call_infallible(0, || {
+        // SAFETY: API contract on `c`.
+        unsafe { c.as_ref() }.map_or(0, |c| c.validated.claims().id())
+    })
+}
+
+/// Where the answer came from, as a static string: "cache" (the result cache: no signature
+/// was checked for this call), "local" (signature and claims checked just now),
+/// "introspection" (the provider answered just now); "" when `c` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_source(c: *const jwtgate_claims) -> *const c_char {
+    call_infallible(c"".as_ptr(), || {
+        // SAFETY: API contract on `c`.
+        let name = unsafe { c.as_ref() }.map_or("", |c| c.validated.source().as_str());
+        let name: &'static std::ffi::CStr = match name {
+            "cache" => c"cache",
+            "local" => c"local",
+            "introspection" => c"introspection",
+            _ => c"",
+        };
+        name.as_ptr()
+    })
+}
+
+/// Releases claims. NULL is accepted and ignored; releasing twice is forbidden.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_free(c: *mut jwtgate_claims) {
+    call_infallible((), || {
+        if !c.is_null() {
+            // SAFETY: created by Box::into_raw in `validate_with`, not freed before.
+            drop(unsafe { Box::from_raw(c) });
+        }
+    })
+}
+
+/// Writes an owned string to a `char **` out-parameter.
+fn owned_out(text: String, out: *mut *mut c_char) -> Result<(), jwtgate_error> {
+    out_ptr(out, "out")?;
+    // SAFETY: not NULL and writable (API contract).
+    unsafe { *out = owned_c_string(text) };
+    Ok(())
+}
+
+/// The validator's counters as a JSON object (the same document every face returns).
+/// `*out` is NUL-terminated UTF-8 owned by the caller: release it with
+/// `jwtgate_string_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_stats_json(
+    v: *const jwtgate_validator,
+    out: *mut *mut c_char,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        let json = serde_json::to_string(&v.stats())
+            .map_err(|e| jwtgate_error::new(jwtgate_result::JWTGATE_INTERNAL, e.to_string()))?;
+        owned_out(json, out)
+    })
+}
+
+/// The counters in Prometheus text format; ownership as in `jwtgate_stats_json`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_metrics_text(
+    v: *const jwtgate_validator,
+    out: *mut *mut c_char,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        owned_out(v.metrics_text(), out)
+    })
+}
+
+/// The validator's health (key source, key set freshness, cache size) as a JSON object;
+/// ownership as in `jwtgate_stats_json`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_health_json(
+    v: *const jwtgate_validator,
+    out: *mut *mut c_char,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        let json = serde_json::to_string(&v.health())
+            .map_err(|e| jwtgate_error::new(jwtgate_result::JWTGATE_INTERNAL, e.to_string()))?;
+        owned_out(json, out)
+    })
+}
+
+/// Seconds since the epoch, or `None` for the "no time given" value (0 or less, NaN).
+fn optional_time(t: f64) -> Option<f64> {
+    (t.is_finite() && t > 0.0).then_some(t)
+}
+
+/// Revokes the token whose `jti` is `jti` (UTF-8, `len` bytes) until `until` (Unix
+/// seconds; 0 for the life of the validator). Cached results for it are dropped at once.
+/// `removed`, when not NULL, receives how many cached results were dropped.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_revoke_jti(
+    v: *const jwtgate_validator,
+    jti: *const u8,
+    len: usize,
+    until: f64,
+    removed: *mut usize,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        // SAFETY: readable bytes are the caller's contract.
+        let jti = unsafe { text_arg(jti, len, "jti", jwtgate_result::JWTGATE_INVALID_ARGUMENT) }?;
+        let n = v.revoke_jti(jti, optional_time(until));
+        if !removed.is_null() {
+            // SAFETY: not NULL and writable (API contract).
+            unsafe { *removed = n };
+        }
+        Ok(())
+    })
+}
+
+/// Revokes every token of subject `sub` (UTF-8, `len` bytes) issued at or before
+/// `issued_before` (Unix seconds; 0 for now). Cached results for them are dropped at once.
+/// `removed`, when not NULL, receives how many cached results were dropped.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_revoke_subject(
+    v: *const jwtgate_validator,
+    sub: *const u8,
+    len: usize,
+    issued_before: f64,
+    removed: *mut usize,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        // SAFETY: readable bytes are the caller's contract.
+        let sub = unsafe { text_arg(sub, len, "sub", jwtgate_result::JWTGATE_INVALID_ARGUMENT) }?;
+        let n = v.revoke_subject(sub, optional_time(issued_before));
+        if !removed.is_null() {
+            // SAFETY: not NULL and writable (API contract).
+            unsafe { *removed = n };
+        }
+        Ok(())
+    })
+}
