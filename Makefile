@@ -6,15 +6,27 @@ SHELL := /bin/bash
 
 FACES := bindings-ffi bindings-python bindings-node
 
-.PHONY: demo test test-rust test-faces provider-deps fmt-check lint vectors bench help
+.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench help
 
 help:
-	@echo "make demo    - run the end-to-end demo"
+	@echo "make demo    - run the end-to-end demo (every face against a real provider)"
+	@echo "make demo-rust - the core alone, with a local JWKS server"
 	@echo "make test    - run every test (what CI runs)"
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
 	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
 
-demo:
+# The whole system end to end (examples/demo/run_demo.py): builds every face, starts the test
+# OpenID provider and the FastAPI, Express and Go examples, runs the C example.
+demo: provider-deps
+	$(MAKE) -C bindings-ffi build
+	$(MAKE) -C examples/c
+	$(MAKE) -C bindings-python build
+	$(MAKE) -C bindings-node build
+	cd examples/express_app && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+	python3 examples/demo/run_demo.py
+
+# The core alone: a JWKS server, minted tokens, results and cache stats (no other toolchain).
+demo-rust:
 	$(CARGO) run -q -p jwtgate-demo
 
 test: fmt-check test-rust test-faces

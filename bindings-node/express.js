@@ -31,8 +31,9 @@ function asHttpError(err, token, requiredScopes) {
   if (err instanceof MissingTokenError) {
     // RFC 6750 §3.1: a request without credentials gets no error code.
     challenge = 'Bearer'
-  } else if (err.status === 401 || err.status === 403) {
-    const code = err.status === 403 ? 'insufficient_scope' : 'invalid_token'
+  } else if (err.status === 400 || err.status === 401 || err.status === 403) {
+    // RFC 6750 §3.1 error codes, as the FastAPI and Go faces answer them.
+    const code = { 400: 'invalid_request', 401: 'invalid_token', 403: 'insufficient_scope' }[err.status]
     // Core messages never contain the token; checked anyway, because this goes to the client.
     const description = token && err.message.includes(token) ? err.kind : err.message
     challenge = `Bearer error="${code}", error_description="${quotable(description, 200)}"`
@@ -86,7 +87,10 @@ function jwtAuth(options) {
         if (authRequired) return next(asHttpError(missingToken()))
         return next()
       }
-      return next(asHttpError(errorOfKind('malformed', 'the Authorization header is not "Bearer <token>"')))
+      // RFC 6750 §3.1: a malformed request is 400 invalid_request (the token was never read).
+      const malformed = errorOfKind('malformed', 'the Authorization header must be "Bearer <token>"')
+      malformed.status = 400
+      return next(asHttpError(malformed))
     }
     const token = match[1]
     // The fast path: no promise, no thread hop.

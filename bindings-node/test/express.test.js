@@ -92,11 +92,11 @@ test('a bad token: 401 invalid_token with a description that never echoes the to
   }
 })
 
-test('a malformed Authorization header is invalid_token', async () => {
+test('a malformed Authorization header is 400 invalid_request (RFC 6750 §3.1)', async () => {
   for (const header of ['Bearer', 'Bearer ', 'Bearer a b', `Bearer ${'"'.repeat(3)}`]) {
     const r = await get('/me', undefined, { headers: { authorization: header } })
-    assert.equal(r.status, 401, header)
-    assert.match(r.challenge, /error="invalid_token"/, header)
+    assert.equal(r.status, 400, header)
+    assert.match(r.challenge, /error="invalid_request"/, header)
   }
   // The scheme is case-insensitive (RFC 7235 §2.1).
   const r = await get('/me', undefined, { headers: { authorization: `bearer ${mintRs256(claims())}` } })
