@@ -79,7 +79,7 @@ def mint(
         "iat": int(now),
         "exp": int(now + lifetime),
         "jti": uuid.uuid4().hex,
-        "scope": "items:read profile",
+        "scope": "read:items profile",
     }
     payload.update(claims)
     payload = {k: v for k, v in payload.items() if v is not None}

@@ -40,11 +40,11 @@ def app(validator: jwtgate.Validator) -> FastAPI:
         return {"sub": claims["sub"]}
 
     @app.get("/items")
-    async def items(claims: jwtgate.Claims = Security(auth, scopes=["items:read"])) -> Dict[str, Any]:
+    async def items(claims: jwtgate.Claims = Security(auth, scopes=["read:items"])) -> Dict[str, Any]:
         return {"sub": claims["sub"]}
 
     @app.post("/items")
-    async def write(claims: jwtgate.Claims = Security(auth, scopes=["items:read", "items:write"])) -> Dict[str, Any]:
+    async def write(claims: jwtgate.Claims = Security(auth, scopes=["read:items", "write:items"])) -> Dict[str, Any]:
         return {"sub": claims["sub"]}
 
     # Returning the claims themselves: as the return type (pydantic serialises them as
@@ -119,18 +119,18 @@ def test_malformed_header_is_400_invalid_request(client: TestClient) -> None:
 
 
 def test_missing_scope_is_403_insufficient_scope(client: TestClient) -> None:
-    reader = mint(scope="items:read")
+    reader = mint(scope="read:items")
     assert client.get("/items", headers=bearer(reader)).status_code == 200
     response = client.post("/items", headers=bearer(reader))
     assert response.status_code == 403
     challenge = response.headers["www-authenticate"]
     assert 'error="insufficient_scope"' in challenge
-    assert 'scope="items:read items:write"' in challenge
+    assert 'scope="read:items write:items"' in challenge
     assert response.json()["detail"]["kind"] == "insufficient_scope"
-    writer = mint(scope="items:read items:write")
+    writer = mint(scope="read:items write:items")
     assert client.post("/items", headers=bearer(writer)).status_code == 200
     # `scp` as an array counts too (Azure AD, Okta).
-    scp = mint(scope=None, scp=["items:read", "items:write"])
+    scp = mint(scope=None, scp=["read:items", "write:items"])
     assert client.post("/items", headers=bearer(scp)).status_code == 200
 
 
@@ -164,7 +164,7 @@ def test_openapi_shows_a_bearer_scheme(client: TestClient) -> None:
         "bearerFormat": "JWT",
     }
     assert schema["paths"]["/me"]["get"]["security"] == [{"BearerAuth": []}]
-    assert schema["paths"]["/items"]["get"]["security"] == [{"BearerAuth": ["items:read"]}]
+    assert schema["paths"]["/items"]["get"]["security"] == [{"BearerAuth": ["read:items"]}]
     assert "security" not in schema["paths"]["/public"]["get"]
     # Swagger UI is served (its "Authorize" button reads the schemes above).
     assert client.get("/docs").status_code == 200
@@ -255,7 +255,7 @@ def test_middleware_scopes(validator: jwtgate.Validator) -> None:
         return {"ok": "yes"}
 
     client = TestClient(app)
-    response = client.get("/admin", headers=bearer(mint(scope="items:read")))
+    response = client.get("/admin", headers=bearer(mint(scope="read:items")))
     assert response.status_code == 403
     assert 'scope="admin"' in response.headers["www-authenticate"]
     assert client.get("/admin", headers=bearer(mint(scope="admin"))).status_code == 200

@@ -36,7 +36,7 @@ class Introspection:
                     answer: Dict[str, Any] = {
                         "active": True,
                         "sub": "service-7",
-                        "scope": "items:read",
+                        "scope": "read:items",
                         "client_id": "batch-job",
                         "iss": ISSUER,
                         "aud": AUDIENCE,
@@ -85,7 +85,7 @@ def test_opaque_tokens_are_introspected(endpoint: Introspection) -> None:
     validator = introspecting(endpoint)
     claims = validator.validate("opaque-good")
     assert claims["sub"] == "service-7"
-    assert claims.scopes == ("items:read",)
+    assert claims.scopes == ("read:items",)
     assert claims.source == "introspection"
     assert validator.validate("opaque-good").source == "cache"
     assert len(endpoint.requests) == 1

@@ -95,7 +95,7 @@ def test_real_server_static_keys(static_server: Server) -> None:
         missing = client.get("/me")
         assert missing.status_code == 401
         assert missing.headers["www-authenticate"] == "Bearer"
-        reader = mint(scope="items:read", sub="ada")
+        reader = mint(scope="read:items", sub="ada")
         me = client.get("/me", headers=bearer(reader))
         assert me.status_code == 200 and me.json()["sub"] == "ada"
         assert client.get("/me", headers=bearer(reader)).json()["source"] == "cache"

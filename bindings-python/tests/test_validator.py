@@ -42,7 +42,7 @@ def test_claims_are_a_read_only_mapping(validator: jwtgate.Validator) -> None:
     assert claims == as_dict and not (claims != as_dict)
     assert claims != {"sub": "someone else"}
     assert claims.header == {"alg": "RS256", "kid": "rsa-a", "typ": "at+jwt"}
-    assert claims.scopes == ("items:read", "profile")
+    assert claims.scopes == ("read:items", "profile")
     assert claims.expires_at == float(as_dict["exp"])
     with pytest.raises(TypeError):
         claims["sub"] = "mallory"  # type: ignore[index]

@@ -130,6 +130,8 @@ _CLASS_BY_KIND: Dict[str, Type[JwtGateError]] = {
     "token_too_large": MalformedTokenError,
     "unsupported_token": MalformedTokenError,
     "unsupported_header": MalformedTokenError,
+    # Raised by the HTTP integrations for a request without credentials (RFC 6750 §3.1).
+    "missing_token": InvalidTokenError,
     "algorithm_not_allowed": SignatureError,
     "key_not_found": SignatureError,
     "signature_invalid": SignatureError,
