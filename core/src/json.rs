@@ -87,13 +87,18 @@ impl<'de> Visitor<'de> for StrictValue {
         let depth = self.enter::<A::Error>()?;
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member name {key:?}"
-                )));
+            // One lookup per member: the entry is reserved before its value is read.
+            match out.entry(key) {
+                serde_json::map::Entry::Occupied(taken) => {
+                    return Err(de::Error::custom(format_args!(
+                        "duplicate member name {:?}",
+                        taken.key()
+                    )));
+                }
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(map.next_value_seed(StrictValue { depth })?);
+                }
             }
-            let value = map.next_value_seed(StrictValue { depth })?;
-            out.insert(key, value);
         }
         Ok(Value::Object(out))
     }

@@ -23,7 +23,8 @@ pub(crate) struct CompactJws<'t> {
     pub header_json: String,
     /// `BASE64URL(header) '.' BASE64URL(payload)`: the bytes the signature covers.
     pub signing_input: &'t [u8],
-    pub payload_b64: &'t str,
+    /// The decoded payload bytes (JSON is parsed only after the signature verifies).
+    pub payload: Vec<u8>,
     pub signature: Vec<u8>,
 }
 
@@ -44,14 +45,6 @@ pub(crate) fn split(token: &str) -> Option<(&str, &str, &str)> {
 /// trailing bits are all refused, so one token has exactly one encoding.
 pub(crate) fn b64(part: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(part).ok()
-}
-
-/// Alphabet and length only (a length of 4k+1 can never be valid base64).
-fn looks_like_b64url(part: &str) -> bool {
-    part.len() % 4 != 1
-        && part
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Parses the structure and the protected header; checks `alg` against the allowlist.
@@ -80,11 +73,6 @@ pub(crate) fn parse<'t>(
     if header_bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Ok(None);
     }
-    // The payload is decoded only after the signature verifies, but a segment that cannot be
-    // base64url at all is refused now, as malformed rather than as a bad signature.
-    if !looks_like_b64url(payload_b64) {
-        return Err(Error::malformed("payload is not base64url"));
-    }
     let header =
         json::parse_object(&header_bytes).map_err(|e| Error::malformed(format!("header: {e}")))?;
     let header_json =
@@ -98,6 +86,11 @@ pub(crate) fn parse<'t>(
         )));
     }
     let typ = optional_string(&header, "typ")?;
+    // Decoded now (a bad segment is malformed, not a bad signature) but parsed as JSON only
+    // after the signature verifies: nothing unauthenticated reaches the JSON parser but the
+    // header.
+    let payload =
+        b64(payload_b64).ok_or_else(|| Error::malformed("payload is not canonical base64url"))?;
     // An empty signature is what `alg: none` tokens carry; `none` was refused above, so an
     // empty one here is simply malformed.
     let signature = b64(signature_b64)
@@ -110,7 +103,7 @@ pub(crate) fn parse<'t>(
         typ,
         header_json,
         signing_input: &token.as_bytes()[..signing_input_len],
-        payload_b64,
+        payload,
         signature,
     }))
 }

@@ -547,8 +547,7 @@ impl Inner {
         epoch: u64,
         now: f64,
     ) -> Result<Validated> {
-        let payload_bytes = token::b64(jws.payload_b64)
-            .ok_or_else(|| Error::malformed("payload is not canonical base64url"))?;
+        let payload_bytes = jws.payload;
         let payload = json::parse_object(&payload_bytes)
             .map_err(|e| Error::malformed(format!("payload: {e}")))?;
         let payload_json = String::from_utf8(payload_bytes)
