@@ -61,6 +61,10 @@ lint:
 vectors:
 	$(CARGO) run -q -p jwtgate-vectorgen
 
+# Release builds. Each part writes its table (benches/RESULTS.md, benches/{python,node,go}/RESULTS.md).
 bench:
-	$(CARGO) bench -p jwtgate-benches --bench core -- --warm-up-time 1 --measurement-time 3
-	python3 benches/report.py
+	$(CARGO) bench -p jwtgate-benches --bench core -- --warm-up-time 1 --measurement-time 3 2>&1 | tee target/bench-core.log
+	python3 benches/report.py --log target/bench-core.log
+	$(MAKE) -C bindings-python bench
+	$(MAKE) -C bindings-node bench
+	$(MAKE) -C bindings-ffi bench
