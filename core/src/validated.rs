@@ -1,8 +1,8 @@
 //! What a successful validation returns. The claims sit behind one `Arc`, so a cache hit hands
 //! out the same allocation every time instead of rebuilding anything.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -10,27 +10,44 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The verified claims of a token, with the JSON text they were decoded from (faces that
 /// hand JSON across a language border reuse it as-is).
+///
+/// Memory: a cached token keeps only its JSON text and the few claims the engine itself reads
+/// (`sub`, `jti`, `iat`, the scopes). The parsed JSON object is built on first use of
+/// [`Claims::as_map`] / [`Claims::get`] and then kept. Measured with 1M cached ~700-byte tokens
+/// (`benches/src/bin/memory.rs`): keeping the parsed object for every entry cost ~3.7 KB per
+/// token, most of it the map's small allocations.
 #[derive(Debug)]
 pub struct Claims {
     id: u64,
-    payload: Map<String, Value>,
     payload_json: Box<str>,
     header_json: Box<str>,
+    sub: Option<Box<str>>,
+    jti: Option<Box<str>>,
+    iat: Option<f64>,
+    scopes: Box<[Box<str>]>,
+    payload: OnceLock<Map<String, Value>>,
 }
 
 impl Claims {
+    /// `payload` is the parsed form of `payload_json` (already strictly parsed by the caller);
+    /// it is used to extract the engine's fields, then dropped.
     pub(crate) fn new(
-        payload: Map<String, Value>,
+        payload: &Map<String, Value>,
         payload_json: String,
         header_json: String,
     ) -> Claims {
         // Ids start at 1 and are never reused (u64 does not wrap in practice).
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let text = |name: &str| payload.get(name).and_then(Value::as_str).map(Box::from);
         Claims {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            payload,
             payload_json: payload_json.into_boxed_str(),
             header_json: header_json.into_boxed_str(),
+            sub: text("sub"),
+            jti: text("jti"),
+            iat: crate::claims::numeric_date(payload, "iat").ok().flatten(),
+            scopes: granted_scopes(payload).into_iter().map(Box::from).collect(),
+            payload: OnceLock::new(),
         }
     }
 
@@ -42,13 +59,16 @@ impl Claims {
         self.id
     }
 
-    /// The claims as a JSON object.
+    /// The claims as a JSON object (parsed from [`Claims::json`] on first use, then kept).
     pub fn as_map(&self) -> &Map<String, Value> {
-        &self.payload
+        self.payload.get_or_init(|| {
+            // The text passed the strict parser when the token was validated: this cannot fail.
+            crate::json::parse_object(self.payload_json.as_bytes()).unwrap_or_default()
+        })
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.payload.get(name)
+        self.as_map().get(name)
     }
 
     /// The payload exactly as the token carried it (valid JSON, unique member names).
@@ -62,26 +82,22 @@ impl Claims {
     }
 
     pub fn subject(&self) -> Option<&str> {
-        self.get("sub").and_then(Value::as_str)
+        self.sub.as_deref()
     }
 
     pub fn jti(&self) -> Option<&str> {
-        self.get("jti").and_then(Value::as_str)
+        self.jti.as_deref()
+    }
+
+    /// `iat` as Unix seconds, when present and a valid NumericDate.
+    pub fn issued_at(&self) -> Option<f64> {
+        self.iat
     }
 
     /// Granted scopes: `scope` as a space-separated string (RFC 8693 §4.2, RFC 9068 §2.2.3) or
     /// `scp` as an array of strings or one string (Azure AD, Okta).
     pub fn scopes(&self) -> Vec<&str> {
-        let mut out: Vec<&str> = Vec::new();
-        if let Some(Value::String(s)) = self.get("scope") {
-            out.extend(s.split(' ').filter(|p| !p.is_empty()));
-        }
-        match self.get("scp") {
-            Some(Value::Array(list)) => out.extend(list.iter().filter_map(Value::as_str)),
-            Some(Value::String(s)) => out.extend(s.split(' ').filter(|p| !p.is_empty())),
-            _ => {}
-        }
-        out
+        self.scopes.iter().map(AsRef::as_ref).collect()
     }
 
     /// RFC 6750 §3.1 `insufficient_scope` unless every scope in `required` was granted.
@@ -101,6 +117,19 @@ impl Claims {
             ))
         }
     }
+}
+
+fn granted_scopes(payload: &Map<String, Value>) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    if let Some(Value::String(s)) = payload.get("scope") {
+        out.extend(s.split(' ').filter(|p| !p.is_empty()));
+    }
+    match payload.get("scp") {
+        Some(Value::Array(list)) => out.extend(list.iter().filter_map(Value::as_str)),
+        Some(Value::String(s)) => out.extend(s.split(' ').filter(|p| !p.is_empty())),
+        _ => {}
+    }
+    out
 }
 
 /// Where an answer came from.
@@ -155,8 +184,8 @@ mod tests {
 
     #[test]
     fn every_claims_gets_its_own_id() {
-        let a = Claims::new(Map::new(), "{}".into(), "{}".into());
-        let b = Claims::new(Map::new(), "{}".into(), "{}".into());
+        let a = Claims::new(&Map::new(), "{}".into(), "{}".into());
+        let b = Claims::new(&Map::new(), "{}".into(), "{}".into());
         assert!(a.id() > 0);
         assert_ne!(a.id(), b.id());
     }

@@ -422,7 +422,7 @@ impl Inner {
                 let json = serde_json::to_string(&*answer)
                     .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
                 Validated {
-                    claims: Arc::new(Claims::new((*answer).clone(), json, "{}".to_string())),
+                    claims: Arc::new(Claims::new(&answer, json, "{}".to_string())),
                     source: Source::Introspection,
                     expires_at: bounds.exp,
                     introspected: true,
@@ -553,7 +553,7 @@ impl Inner {
         let payload_json = String::from_utf8(payload_bytes)
             .map_err(|_| Error::malformed("payload is not UTF-8"))?;
         let bounds = claims::check(&payload, jws.typ.as_deref(), &self.settings, now)?;
-        let claims = Arc::new(Claims::new(payload, payload_json, jws.header_json));
+        let claims = Arc::new(Claims::new(&payload, payload_json, jws.header_json));
         if !self.revocations.is_empty() && self.revocations.is_revoked(&claims, now) {
             return Err(Error::new(ErrorKind::Revoked, "token has been revoked"));
         }

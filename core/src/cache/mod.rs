@@ -215,8 +215,9 @@ mod tests {
     fn validated(sub: &str) -> Validated {
         let mut m = serde_json::Map::new();
         m.insert("sub".into(), sub.into());
+        let m_json = serde_json::Value::Object(m.clone()).to_string();
         Validated {
-            claims: Arc::new(Claims::new(m, String::new(), String::new())),
+            claims: Arc::new(Claims::new(&m, m_json, String::new())),
             source: Source::Local,
             expires_at: None,
             introspected: false,

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use parking_lot::RwLock;
 
-use crate::claims::numeric_date;
 use crate::validated::Claims;
 
 #[derive(Debug, Default)]
@@ -47,8 +46,7 @@ impl Revocations {
         }
         if let Some(sub) = claims.subject() {
             if let Some(cutoff) = self.subjects.read().get(sub) {
-                let iat = numeric_date(claims.as_map(), "iat").ok().flatten();
-                return iat.is_none_or(|iat| iat <= *cutoff);
+                return claims.issued_at().is_none_or(|iat| iat <= *cutoff);
             }
         }
         false
