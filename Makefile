@@ -65,8 +65,8 @@ vectors:
 bench:
 	$(CARGO) bench -p jwtgate-benches --bench core -- --warm-up-time 1 --measurement-time 3 2>&1 | tee target/bench-core.log
 	python3 benches/report.py --log target/bench-core.log
-	$(CARGO) run --release -q -p jwtgate-benches --bin memory
-	$(CARGO) run --release -q -p jwtgate-benches --bin provider_load
+	$(CARGO) run --release -q -p jwtgate-benches --bin memory | tee target/bench-memory.txt
+	$(CARGO) run --release -q -p jwtgate-benches --bin provider_load | tee target/bench-provider-load.txt
 	$(MAKE) -C bindings-python bench
 	$(MAKE) -C bindings-node bench
 	$(MAKE) -C bindings-ffi bench
