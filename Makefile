@@ -70,3 +70,6 @@ bench:
 	$(MAKE) -C bindings-python bench
 	$(MAKE) -C bindings-node bench
 	$(MAKE) -C bindings-ffi bench
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	cd examples/express_app && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
+	python3 benches/http/run.py
