@@ -23,7 +23,7 @@ use crate::validated::{Source, Validated};
 
 const SHARDS: usize = 64;
 
-/// The cache key: 128 bits of a keyed BLAKE3 hash.
+/// The cache key: 128 bits of the token's keyed PRF (`prf.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct TokenHash(u128);
 
