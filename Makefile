@@ -6,13 +6,14 @@ SHELL := /bin/bash
 
 FACES := bindings-ffi bindings-python bindings-node
 
-.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench help
+.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross help
 
 help:
 	@echo "make demo    - run the end-to-end demo (every face against a real provider)"
 	@echo "make demo-rust - the core alone, with a local JWKS server"
 	@echo "make test    - run every test (what CI runs)"
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
+	@echo "make bench-cross - only the one-run cross-language table (benches/RESULTS.md)"
 	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
 
 # The whole system end to end (examples/demo/run_demo.py): builds every face, starts the test
@@ -29,7 +30,7 @@ demo: provider-deps
 demo-rust:
 	$(CARGO) run -q -p jwtgate-demo
 
-test: fmt-check test-rust test-faces
+test: fmt-check test-rust test-faces lint
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -55,14 +56,28 @@ test-faces:
 		if [ -f $$face/Makefile ]; then $(MAKE) -C $$face test; else echo "$$face: not present"; fi; \
 	done
 
+# Clippy on every crate and target, warnings as errors (part of `make test`, so it cannot rot).
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 vectors:
 	$(CARGO) run -q -p jwtgate-vectorgen
 
-# Release builds. Each part writes its table (benches/RESULTS.md, benches/{python,node,go}/RESULTS.md).
-bench:
+# One interleaved run: jwtgate from Rust, Python, Node, C and Go against each language's
+# validators, five algorithms, hit and cold (benches/cross/README.md). Release builds only.
+bench-cross:
+	$(CARGO) build --release -q -p jwtgate-benches --bin cross_driver
+	$(CARGO) build --release -q -p jwtgate-ffi
+	$(MAKE) -C benches/cross/c
+	cd benches/go && go build -tags jwtgate_release -o ../../target/cross-driver-go ./cross_driver
+	$(MAKE) -C bindings-python build-release pyjwt-legacy
+	$(MAKE) -C bindings-node release
+	cd benches/node && npm ci --no-audit --no-fund --loglevel=error
+	python3 benches/cross/run.py
+
+# Release builds. Each part writes its table: benches/RESULTS.md (the cross-language run),
+# benches/CORE.md, benches/LOAD.md (by hand from the two bins' output), benches/{python,node,go,http}/RESULTS.md.
+bench: bench-cross
 	$(CARGO) bench -p jwtgate-benches --bench core -- --warm-up-time 1 --measurement-time 3 2>&1 | tee target/bench-core.log
 	python3 benches/report.py --log target/bench-core.log
 	$(CARGO) run --release -q -p jwtgate-benches --bin memory | tee target/bench-memory.txt

@@ -6,7 +6,7 @@
 //! and "future" ones start in 2096, so every expectation holds for any clock between
 //! 2026-01-02 and 2096-01-01.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jwtgate_testkit::{TestKey, access_token_claims, b64, hmac_secret, jwks, pem, rsa_1024_jwk};
 use serde_json::{Value, json};
@@ -93,7 +93,7 @@ impl Suite {
         })
     }
 
-    fn write(&self, dir: &PathBuf) {
+    fn write(&self, dir: &Path) {
         let doc = self.document();
         let path = dir.join(format!("{}.json", self.name));
         let text = serde_json::to_string_pretty(&doc).expect("json") + "\n";
