@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns the criterion results of `benches/benches/core.rs` into `benches/RESULTS.md`.
+"""Turns the criterion results of `benches/benches/core.rs` into `benches/CORE.md`.
 
 Reads `<criterion dir>/**/new/estimates.json` (and the `benchmark.json` beside each, for the
 benchmark's id and throughput), takes the median of each benchmark, and computes the targets:
@@ -140,7 +140,7 @@ def met(ok):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--criterion-dir")
-    ap.add_argument("--out", default=str(WORKSPACE / "benches" / "RESULTS.md"))
+    ap.add_argument("--out", default=str(WORKSPACE / "benches" / "CORE.md"))
     ap.add_argument("--log", help="the bench's captured output: its load-average lines are quoted")
     args = ap.parse_args()
 

@@ -170,6 +170,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install(m.py());
     m.add("__version__", jwtgate::VERSION)?;
     m.add("ERROR_KINDS", error_kinds(m.py())?)?;
+    // Lets benchmarks refuse to time a debug build (the Node face exposes the same fact).
+    m.add(
+        "BUILD_PROFILE",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    )?;
     m.add_class::<Validator>()?;
     m.add_class::<Claims>()?;
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;

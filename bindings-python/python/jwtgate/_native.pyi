@@ -5,10 +5,12 @@ from typing import Any, ClassVar, final, overload
 
 from typing_extensions import Self, disjoint_base
 
-__all__ = ["Claims", "ERROR_KINDS", "Validator", "__version__", "flush_logs", "_set_release_gil"]
+__all__ = ["BUILD_PROFILE", "Claims", "ERROR_KINDS", "Validator", "__version__", "flush_logs", "_set_release_gil"]
 
 __version__: str
 #: ``(kind, code, http_status, is_token_fault, is_unavailable)`` for every core error kind.
+BUILD_PROFILE: str
+"""``"release"`` or ``"debug"``: how the extension was compiled."""
 ERROR_KINDS: tuple[tuple[str, int, int, bool, bool], ...]
 
 @final
