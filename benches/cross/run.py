@@ -210,6 +210,43 @@ def report(subjects: List[Subject], ready: Dict[str, dict], args: argparse.Names
         peers = ", ".join(f"{k} {val}" for k, val in v.items()) or "—"
         w(f"| {LANG_NAMES[l]} | {', '.join(runtime)} | {peers} |")
     w("")
+    w("## Headline")
+    w("")
+    w("RS256, µs per call; *speed-up* is the fastest peer ÷ jwtgate, paired per repetition "
+      "(hit: the fastest peer in any mode, its cache included; cold: the fastest peer that "
+      "validates in full).")
+    w("")
+    w("| language | jwtgate hit | jwtgate cold | fastest peer | hit speed-up | cold speed-up |")
+    w("|---|---:|---:|---|---:|---:|")
+    for l in langs:
+        hit, cold = by.get((l, "jwtgate", "RS256", "hit")), by.get((l, "jwtgate", "RS256", "cold"))
+        if not hit or not cold:
+            continue
+        group = [s for s in subjects if s.lang == l and s.alg == "RS256" and s.role == "peer"]
+        best_any = min(group, key=Subject.median, default=None)
+        best_cold = min((s for s in group if s.mode == "cold"), key=Subject.median, default=None)
+        names = []
+        shown = [x for x in (best_any, best_cold) if x is not None]
+        for s in sorted({x.id: x for x in shown}.values(), key=Subject.median):
+            names.append(f"{s.impl}{' (cache)' if s.mode == 'hit' else ''}: {us(s.median())}")
+        w(f"| {LANG_NAMES[l]} | {us(hit.median())} | {us(cold.median())} | {'; '.join(names) or '—'} | "
+          f"{ratio_text(paired(best_any, hit) if best_any else None)} | "
+          f"{ratio_text(paired(best_cold, cold) if best_cold else None)} |")
+    w("")
+    w("Cold speed-up per algorithm (fastest full-validation peer ÷ jwtgate cold):")
+    w("")
+    w("| language | " + " | ".join(ALGS) + " |")
+    w("|---|" + "---:|" * len(ALGS))
+    for l in langs:
+        cells = []
+        for alg in ALGS:
+            cold = by.get((l, "jwtgate", alg, "cold"))
+            peers = [s for s in subjects if s.lang == l and s.alg == alg and s.role == "peer" and s.mode == "cold"]
+            best = min(peers, key=Subject.median, default=None)
+            cells.append(f"{ratio_text(paired(best, cold))} ({best.impl})" if best and cold else "—")
+        if any(c != "—" for c in cells):
+            w(f"| {LANG_NAMES[l]} | " + " | ".join(cells) + " |")
+    w("")
     w("## jwtgate in every language (µs per call)")
     w("")
     w("| alg | " + " | ".join(f"{LANG_NAMES[l]} hit" for l in langs) + " | "
