@@ -1,8 +1,19 @@
 """One FastAPI route, GET /items (scope read:items), for the HTTP benchmark
-(benches/http/run.py): BENCH_AUTH=jwtgate | pyjwt | none | noop. Same token, same policy
-(RS256, issuer, audience, exp, typ at+jwt, scope). `noop` is a Security dependency reading the
-bearer token and the required scopes without checking anything: FastAPI's own cost of an auth
-dependency, which any validator pays."""
+(benches/http/run.py). BENCH_AUTH selects the protection; same token, same policy (RS256,
+issuer, audience, exp, typ at+jwt, scope):
+
+- ``none``: no auth at all (the baseline);
+- ``noop``: the usual hand-written auth dependency shape, ``Security(dep, scopes=...)`` over
+  FastAPI's ``HTTPBearer`` (two dependencies), checking nothing;
+- ``noop-dep``: one ``Security`` dependency with exactly ``jwtgate.fastapi.BearerAuth``'s
+  shape (a ``SecurityBase`` whose ``async __call__`` takes the connection and the security
+  scopes) that reads the bearer token and checks nothing: FastAPI's own cost of the dependency
+  jwtgate uses, which no validator written as a dependency can avoid;
+- ``jwtgate``: ``Security(BearerAuth(validator), scopes=["read:items"])``;
+- ``jwtgate-mw``: ``JwtGateMiddleware(validator, scopes=["read:items"])``, the ASGI middleware
+  (no FastAPI dependency);
+- ``pyjwt``: PyJWT in a sync ``def`` dependency over ``HTTPBearer``, as its users write it
+  (FastAPI runs a sync dependency in its threadpool)."""
 
 from __future__ import annotations
 
@@ -56,6 +67,41 @@ elif AUTH == "pyjwt":
     async def items(claims: Dict[str, Any] = Depends(check)) -> Any:
         return ITEMS
 
+elif AUTH == "jwtgate-mw":
+    import jwtgate
+    from jwtgate.fastapi import JwtGateMiddleware
+
+    app.add_middleware(
+        JwtGateMiddleware, validator=jwtgate.Validator.from_json(CONFIG.read_text()), scopes=["read:items"]
+    )
+
+    @app.get("/items")
+    async def items() -> Any:
+        return ITEMS
+
+elif AUTH == "noop-dep":
+    from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+    from fastapi.security.base import SecurityBase
+    from starlette.requests import HTTPConnection
+
+    class NoopAuth(SecurityBase):
+        def __init__(self) -> None:
+            self.model = HTTPBearerModel(bearerFormat="JWT")
+            self.scheme_name = "NoopAuth"
+
+        async def __call__(self, request: HTTPConnection, security_scopes: SecurityScopes) -> str:
+            header = request.headers.get("authorization") or ""
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise HTTPException(401, headers={"WWW-Authenticate": "Bearer"})
+            return token
+
+    noop_auth = NoopAuth()
+
+    @app.get("/items")
+    async def items(token: str = Security(noop_auth, scopes=["read:items"])) -> Any:
+        return ITEMS
+
 elif AUTH == "noop":
     noop_bearer = HTTPBearer()
 
@@ -66,8 +112,11 @@ elif AUTH == "noop":
     async def items(token: str = Security(noop, scopes=["read:items"])) -> Any:
         return ITEMS
 
-else:
+elif AUTH == "none":
 
     @app.get("/items")
     async def items() -> Any:
         return ITEMS
+
+else:
+    raise SystemExit(f"BENCH_AUTH={AUTH!r}: not a variant")

@@ -1,7 +1,13 @@
-// One Express route, GET /items (scope read:items), protected three ways for the HTTP benchmark
-// (benches/http/run.py): BENCH_AUTH=jwtgate | jose | none. Same token and policy as the FastAPI
-// apps. Express comes from examples/express_app (installed by `make demo`/the runner), jose from
-// this folder's locked packages.
+// One Express route, GET /items (scope read:items), for the HTTP benchmark (benches/http/run.py).
+// BENCH_AUTH selects the protection; same token and policy as the FastAPI apps:
+//   none     no auth at all (the baseline);
+//   noop     the shape of jwtgate's pair, two middlewares (one reads the bearer token into
+//            req.auth, one looks at req.auth), checking nothing: Express's own cost of an auth
+//            step, which any validator written as middleware pays;
+//   jwtgate  jwtAuth({ validator }) + requiredScopes('read:items');
+//   jose     jose's jwtVerify in the route handler (one async step), as its users write it.
+// Express comes from examples/express_app (installed by `make demo`/the runner), jose from this
+// folder's locked packages.
 import { createRequire } from 'node:module'
 import { readFileSync } from 'node:fs'
 
@@ -33,8 +39,19 @@ if (auth === 'jwtgate') {
       res.status(401).set('WWW-Authenticate', 'Bearer error="invalid_token"').end()
     }
   })
-} else {
+} else if (auth === 'noop') {
+  const readToken = (req, res, next) => {
+    const header = req.headers.authorization
+    if (header === undefined || !header.startsWith('Bearer ')) return res.status(401).set('WWW-Authenticate', 'Bearer').end()
+    req.auth = { token: header.slice(7) }
+    next()
+  }
+  const lookAtAuth = (req, res, next) => (req.auth ? next() : res.status(401).end())
+  app.get('/items', readToken, lookAtAuth, (req, res) => res.json(items))
+} else if (auth === 'none') {
   app.get('/items', (req, res) => res.json(items))
+} else {
+  throw new Error(`BENCH_AUTH=${auth}: not a variant`)
 }
 
 const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1')

@@ -3,6 +3,7 @@ middleware, and the example app."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 from typing import Any, Dict
@@ -286,3 +287,128 @@ def test_example_app() -> None:
     # The demo config requires `typ: at+jwt` (RFC 9068): an ID-token-shaped JWT is refused.
     assert client.get("/me", headers=bearer(mint(typ=None))).status_code == 401
     assert jwks_for("rsa-a")["keys"][0]["kid"] == "rsa-a"
+
+
+# The fast paths of the dependency and the middleware (validation without a coroutine, the
+# header read from the ASGI scope, merged scopes remembered per route) answer as before.
+
+
+def test_dependency_scopes_merge_per_route(validator: jwtgate.Validator) -> None:
+    auth = BearerAuth(validator, scopes=["profile"])
+    app = FastAPI()
+
+    @app.get("/read")
+    async def read(claims: jwtgate.Claims = Security(auth, scopes=["read:items"])) -> Dict[str, str]:
+        return {"sub": claims["sub"]}
+
+    @app.get("/write")
+    async def write(claims: jwtgate.Claims = Security(auth, scopes=["write:items", "profile"])) -> Dict[str, str]:
+        return {"sub": claims["sub"]}
+
+    @app.get("/plain")
+    async def plain(claims: jwtgate.Claims = Depends(auth)) -> Dict[str, str]:
+        return {"sub": claims["sub"]}
+
+    client = TestClient(app)
+    reader = mint(scope="read:items profile")
+    for _ in range(2):  # the second time from the remembered merge
+        assert client.get("/read", headers=bearer(reader)).status_code == 200
+        assert client.get("/plain", headers=bearer(reader)).status_code == 200
+        refused = client.get("/write", headers=bearer(reader))
+        assert refused.status_code == 403
+        assert 'scope="profile write:items"' in refused.headers["www-authenticate"]
+    assert client.get("/plain", headers=bearer(mint(scope="read:items"))).status_code == 403
+
+
+def test_dependency_keeps_request_state(validator: jwtgate.Validator) -> None:
+    auth = BearerAuth(validator)
+    app = FastAPI()
+
+    async def before(request: Request) -> None:
+        request.state.seen = "before"
+
+    @app.get("/me", dependencies=[Depends(before)])
+    async def me(request: Request, claims: jwtgate.Claims = Depends(auth)) -> Dict[str, Any]:
+        assert request.state.claims is claims
+        return {"sub": request.state.claims["sub"], "seen": request.state.seen}
+
+    assert TestClient(app).get("/me", headers=bearer(mint(sub="eve"))).json() == {"sub": "eve", "seen": "before"}
+
+
+def test_dependency_waits_for_remote_keys_once_per_request(jwks_server: Any) -> None:
+    validator = jwtgate.Validator(issuer=ISSUER, audience=AUDIENCE, jwks_uri=jwks_server.url)
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(claims: jwtgate.Claims = Depends(BearerAuth(validator))) -> Dict[str, str]:
+        return {"sub": claims["sub"], "source": claims.source}
+
+    client = TestClient(app)
+    token = mint(sub="fay")
+    # Keys not loaded yet: the request waits for them (through the executor), then a hit.
+    assert client.get("/me", headers=bearer(token)).json() == {"sub": "fay", "source": "local"}
+    assert client.get("/me", headers=bearer(token)).json() == {"sub": "fay", "source": "cache"}
+    assert client.get("/me", headers=bearer(mint(lifetime=-3600))).status_code == 401
+    stats = validator.stats()
+    assert stats["validations_ok"] == 2
+    assert stats["failures_by_kind"] == {"expired": 1}
+    # One network-free attempt deferred to the executor: the first request's, counted once.
+    assert stats["sync_deferred"] == 1
+    assert jwks_server.requests == 1
+
+
+def test_dependency_goes_through_an_overridden_validate_async(validator: jwtgate.Validator) -> None:
+    calls = []
+
+    class Audited(jwtgate.Validator):
+        async def validate_async(self, token: str) -> jwtgate.Claims:
+            calls.append(token)
+            return await super().validate_async(token)
+
+    audited = Audited(issuer=ISSUER, audience=AUDIENCE, jwks=jwks_for("rsa-a"))
+    app = FastAPI()
+    app.add_middleware(JwtGateMiddleware, validator=audited, public_paths=["/dep"])
+
+    @app.get("/dep")
+    async def dep(claims: jwtgate.Claims = Security(BearerAuth(audited), scopes=["read:items"])) -> Dict[str, str]:
+        return {"sub": claims["sub"]}
+
+    @app.get("/mw")
+    async def mw(request: Request) -> Dict[str, str]:
+        return {"sub": request.state.claims["sub"]}
+
+    client = TestClient(app)
+    token = mint(sub="gus")
+    assert client.get("/dep", headers=bearer(token)).json() == {"sub": "gus"}
+    assert client.get("/mw", headers=bearer(token)).json() == {"sub": "gus"}
+    assert client.get("/dep", headers=bearer(mint(scope="other"))).status_code == 403
+    assert len(calls) == 3
+
+
+def test_middleware_reads_headers_of_any_iterable(validator: jwtgate.Validator) -> None:
+    seen: Dict[str, Any] = {}
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen["claims"] = scope["state"]["claims"]
+        seen["headers"] = scope["headers"]
+
+    middleware = JwtGateMiddleware(inner, validator=validator)
+    token = mint(sub="hal")
+
+    async def call(headers: Any) -> None:
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": headers}
+
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Any) -> None:
+            raise AssertionError(f"refused: {message}")
+
+        await middleware(scope, receive, send)
+
+    raw = [(b"host", b"x"), (b"authorization", f"Bearer {token}".encode())]
+    for headers in (list(raw), tuple(raw), iter(raw)):
+        seen.clear()
+        asyncio.run(call(headers))
+        assert seen["claims"]["sub"] == "hal"
+        assert seen["headers"] == raw  # a one-shot iterable was read once, into a list

@@ -84,6 +84,10 @@ class Validator(_native.Validator):
             return self.validate_local(token)
         except KeysNotLoadedError:
             pass
+        return await self._validate_fetching(token)
+
+    async def _validate_fetching(self, token: str) -> Claims:
+        # The second half of validate_async (jwtgate.fastapi runs the first half inline).
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, self.validate, token)
 

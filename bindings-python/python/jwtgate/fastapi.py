@@ -28,7 +28,13 @@ except ImportError:  # pragma: no cover (depends on the environment)
     # Raised inside the handler: the original error stays attached as the context.
     raise ImportError("jwtgate.fastapi needs FastAPI: pip install 'jwtgate[fastapi]'")
 
-from ._errors import InsufficientScopeError, InvalidTokenError, ProviderUnavailableError
+from ._errors import (
+    InsufficientScopeError,
+    InvalidTokenError,
+    JwtGateError,
+    KeysNotLoadedError,
+    ProviderUnavailableError,
+)
 from ._native import Claims
 from ._validator import Validator
 
@@ -41,6 +47,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _MAX_DESCRIPTION = 200
+# Distinct scope lists a BearerAuth remembers merged (one per `Security(..., scopes=...)` use).
+_MERGED_MAX = 256
 
 
 def _quoted(text: str) -> str:
@@ -105,9 +113,22 @@ class _Denied(Exception):
         return body
 
 
-def _token_from(connection: HTTPConnection, realm: Optional[str]) -> Optional[str]:
-    """The bearer token, ``None`` when the request carries no Bearer credentials."""
-    header = connection.headers.get("authorization")
+def _authorization(scope: Scope) -> Optional[str]:
+    """The ``Authorization`` header as ``Headers(scope=scope).get("authorization")`` reads it
+    (the first one; names are lower-case in ASGI), without building the ``Headers`` object."""
+    headers = scope["headers"]
+    if type(headers) is not list:
+        # What Starlette's Headers does: the scope may hold any iterable; read it once.
+        headers = scope["headers"] = list(headers)
+    for name, value in headers:
+        if name == b"authorization":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
+
+
+def _bearer_token(header: Optional[str], realm: Optional[str]) -> Optional[str]:
+    """The bearer token of an ``Authorization`` value, ``None`` when it carries no Bearer
+    credentials."""
     if not header:
         return None
     scheme, _, credentials = header.partition(" ")
@@ -125,29 +146,75 @@ def _token_from(connection: HTTPConnection, realm: Optional[str]) -> Optional[st
     return token
 
 
-async def _check(
-    validator: Validator, token: str, scopes: Sequence[str], realm: Optional[str]
-) -> Claims:
+_VALIDATE_ASYNC = Validator.validate_async
+
+
+def _claims_now(validator: Validator, token: str) -> Optional[Claims]:
+    """``await validator.validate_async(token)`` without the coroutine when it would not have
+    awaited anything: a cache hit, or a token checked with keys already loaded (every request
+    but those that wait for keys). ``None`` when it would have: then ``await _claims_later``.
+    Raises what ``validate_async`` raises."""
+    if type(validator).validate_async is not _VALIDATE_ASYNC:
+        return None  # a subclass with its own validate_async: always through it
     try:
-        claims = await validator.validate_async(token)
-        if scopes:
-            claims.require_scopes(scopes)
-        return claims
-    except InvalidTokenError as e:
-        raise _Denied(401, error="invalid_token", description=e.message, kind=e.kind, realm=realm) from None
-    except InsufficientScopeError as e:
-        raise _Denied(
+        return validator.validate_local(token)
+    except KeysNotLoadedError:
+        return None
+
+
+async def _claims_later(validator: Validator, token: str) -> Claims:
+    """The rest of ``validate_async`` after ``_claims_now`` answered ``None``."""
+    if type(validator).validate_async is not _VALIDATE_ASYNC:
+        return await validator.validate_async(token)
+    return await validator._validate_fetching(token)
+
+
+def _refusal(e: JwtGateError, scopes: Sequence[str], realm: Optional[str]) -> Optional[_Denied]:
+    """The answer to a validation error; ``None`` for ConfigError and InternalError, faults of
+    the server rather than answers to the client: they propagate and become 500s."""
+    if isinstance(e, InvalidTokenError):
+        return _Denied(401, error="invalid_token", description=e.message, kind=e.kind, realm=realm)
+    if isinstance(e, InsufficientScopeError):
+        return _Denied(
             403,
             error="insufficient_scope",
             description=e.message,
             scope=" ".join(scopes),
             kind=e.kind,
             realm=realm,
-        ) from None
-    # ConfigError and InternalError are faults of the server, not answers to the client: they
-    # propagate and become 500s.
-    except ProviderUnavailableError as e:
-        raise _Denied(503, error="temporarily_unavailable", description=e.message, kind=e.kind) from None
+        )
+    if isinstance(e, ProviderUnavailableError):
+        return _Denied(503, error="temporarily_unavailable", description=e.message, kind=e.kind)
+    return None
+
+
+def _check_now(validator: Validator, token: str, scopes: Sequence[str], realm: Optional[str]) -> Optional[Claims]:
+    """The claims, checked against ``scopes``, when no await is needed (see ``_claims_now``);
+    ``None`` otherwise: then ``await _check_later``. A refusal raises ``_Denied``."""
+    try:
+        claims = _claims_now(validator, token)
+        if claims is not None and scopes:
+            claims.require_scopes(scopes)
+        return claims
+    except JwtGateError as e:
+        denied = _refusal(e, scopes, realm)
+        if denied is None:
+            raise
+        raise denied from None
+
+
+async def _check_later(validator: Validator, token: str, scopes: Sequence[str], realm: Optional[str]) -> Claims:
+    """``_check_now`` for the requests it left: validation that waits for keys."""
+    try:
+        claims = await _claims_later(validator, token)
+        if scopes:
+            claims.require_scopes(scopes)
+        return claims
+    except JwtGateError as e:
+        denied = _refusal(e, scopes, realm)
+        if denied is None:
+            raise
+        raise denied from None
 
 
 def _merge(*groups: Iterable[str]) -> List[str]:
@@ -187,21 +254,37 @@ class BearerAuth(SecurityBase):
         self.scheme_name = scheme_name or type(self).__name__
         self.realm = realm
         self.auto_error = auto_error
+        self._merged: Dict[Tuple[Tuple[str, ...], Tuple[str, ...]], Tuple[str, ...]] = {}
 
     async def __call__(self, request: HTTPConnection, security_scopes: SecurityScopes) -> Optional[Claims]:
+        # The hot path of every protected request: no coroutine besides this one, one dict
+        # lookup for the scopes, the header read from the ASGI scope.
+        realm = self.realm
         try:
-            token = _token_from(request, self.realm)
+            token = _bearer_token(_authorization(request.scope), realm)
             if token is None:
                 if not self.auto_error:
                     return None
-                raise _Denied(401, realm=self.realm, description="bearer token required")
-            claims = await _check(
-                self.validator, token, _merge(self.scopes, security_scopes.scopes), self.realm
-            )
+                raise _Denied(401, realm=realm, description="bearer token required")
+            scopes = self._required(security_scopes.scopes)
+            claims = _check_now(self.validator, token, scopes, realm)
+            if claims is None:
+                claims = await _check_later(self.validator, token, scopes, realm)
         except _Denied as denied:
             raise HTTPException(denied.status, detail=denied.body(), headers=denied.headers) from None
-        request.state.claims = claims
+        # What `request.state.claims = claims` does, without building the State object.
+        request.scope.setdefault("state", {})["claims"] = claims
         return claims
+
+    def _required(self, route_scopes: List[str]) -> Sequence[str]:
+        """This dependency's scopes and the route's, merged once per distinct pair."""
+        key = (self.scopes, tuple(route_scopes))
+        merged = self._merged.get(key)
+        if merged is None:
+            merged = tuple(_merge(*key))
+            if len(self._merged) < _MERGED_MAX:
+                self._merged[key] = merged
+        return merged
 
 
 def get_claims(request: HTTPConnection) -> Claims:
@@ -263,20 +346,21 @@ class JwtGateMiddleware:
         if kind not in ("http", "websocket") or self.is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
-        connection = HTTPConnection(scope)
         if (
             self.allow_preflight
             and kind == "http"
             and scope["method"] == "OPTIONS"
-            and "access-control-request-method" in connection.headers
+            and "access-control-request-method" in HTTPConnection(scope).headers
         ):
             await self.app(scope, receive, send)
             return
         try:
-            token = _token_from(connection, self.realm)
+            token = _bearer_token(_authorization(scope), self.realm)
             if token is None:
                 raise _Denied(401, realm=self.realm, description="bearer token required")
-            claims = await _check(self.validator, token, self.scopes, self.realm)
+            claims = _check_now(self.validator, token, self.scopes, self.realm)
+            if claims is None:
+                claims = await _check_later(self.validator, token, self.scopes, self.realm)
         except _Denied as denied:
             if kind == "websocket":
                 await send({"type": "websocket.close", "code": 1008, "reason": denied.error or ""})
