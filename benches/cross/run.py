@@ -73,11 +73,13 @@ class Driver:
 
     def __init__(self, lang: str, spec_path: str) -> None:
         self.lang = lang
+        # stderr to a file, not a pipe: a chatty driver must never block on a full pipe.
+        self.stderr = tempfile.TemporaryFile("w+")
         self.proc = subprocess.Popen(
             driver_command(lang, spec_path),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
             cwd=ROOT,
         )
@@ -89,7 +91,9 @@ class Driver:
         line = self.proc.stdout.readline() if ready else ""
         if not line:
             self.proc.kill()
-            err = self.proc.stderr.read() if self.proc.stderr else ""
+            self.proc.wait()
+            self.stderr.seek(0)
+            err = self.stderr.read()
             sys.exit(f"cross: the {self.lang} driver stopped or timed out (status {self.proc.poll()}):\n{err}")
         return json.loads(line)
 
