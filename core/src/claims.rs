@@ -44,6 +44,9 @@ pub(crate) fn check(
             }
         }
     }
+    if s.token_type.is_none() && s.access_tokens_only {
+        refuse_other_jwt_profiles(payload, typ)?;
+    }
     // RFC 7519 §4.1.1 / RFC 8725 §3.8: the issuer is compared exactly, no normalisation.
     match payload.get("iss") {
         Some(Value::String(iss)) if *iss == s.issuer => {}
@@ -80,6 +83,143 @@ pub(crate) fn check(
             ));
         }
     }
+    check_age(iat, s, now)?;
+    for name in &s.required_claims {
+        if !payload.contains_key(name) {
+            return Err(missing(name));
+        }
+    }
+    Ok(TimeBounds { exp, nbf, iat })
+}
+
+/// Claims that only tokens other than access tokens carry: ID tokens (`nonce`, `at_hash`,
+/// `c_hash`: OpenID Connect Core §2, §3.1.3.6, §3.3.2.11) and security event / logout tokens
+/// (`events`: RFC 8417 §2.2, OIDC Back-Channel Logout §2.4).
+const NOT_ACCESS_TOKEN_CLAIMS: [&str; 4] = ["nonce", "at_hash", "c_hash", "events"];
+
+/// Keycloak's payload `typ` for tokens that are not access tokens (its access tokens say
+/// `Bearer`).
+const NOT_ACCESS_TOKEN_PAYLOAD_TYPES: [&str; 5] =
+    ["id", "refresh", "offline", "logout", "serialized-id"];
+
+/// RFC 8725 §3.11 and RFC 9068 §4, when no `token_type` is configured (most providers issue
+/// access tokens with `typ: JWT`, so `at+jwt` cannot be the default): refuse what is certainly
+/// not an access token. An ID token whose `aud` names the API would otherwise pass every
+/// other check (its signature, issuer and audience are all genuine).
+fn refuse_other_jwt_profiles(payload: &Map<String, Value>, typ: Option<&str>) -> Result<()> {
+    let mismatch = |why: &str| {
+        Err(Error::new(
+            ErrorKind::TokenTypeMismatch,
+            format!(
+                "not an access token: {why} (RFC 8725 §3.11; set access_tokens_only to false to accept it)"
+            ),
+        ))
+    };
+    // `logout+jwt`, `secevent+jwt`, `id_token+jwt`, `dpop+jwt`, ...: an explicitly typed JWT
+    // of another profile. `JWT`, `at+jwt` and other media types pass.
+    if let Some(t) = typ {
+        let t = normalize_media_type(t);
+        if t.ends_with("+jwt") && t != "at+jwt" {
+            return mismatch("typ names another JWT profile");
+        }
+    }
+    if let Some(name) = NOT_ACCESS_TOKEN_CLAIMS
+        .iter()
+        .find(|name| payload.contains_key(**name))
+    {
+        return mismatch(match *name {
+            "events" => "it carries events (a logout or security event token)",
+            _ => "it carries ID-token claims (nonce, at_hash or c_hash)",
+        });
+    }
+    if let Some(Value::String(t)) = payload.get("typ") {
+        if NOT_ACCESS_TOKEN_PAYLOAD_TYPES
+            .iter()
+            .any(|other| t.eq_ignore_ascii_case(other))
+        {
+            return mismatch("its payload typ names an ID, refresh or logout token");
+        }
+    }
+    Ok(())
+}
+
+/// RFC 7662 §2.2 `token_type` values that name an access token presented as a bearer token
+/// (RFC 6750; Hydra says `access_token`, Keycloak and oidc-provider `Bearer`). A refresh token
+/// (RFC 6749 §1.5, §10.4) or a sender-constrained token (`DPoP`, RFC 9449 §7.1: we check no
+/// proof) is refused.
+const ACCESS_TOKEN_TYPES: [&str; 3] = [
+    "bearer",
+    "access_token",
+    "urn:ietf:params:oauth:token-type:access_token",
+];
+
+/// Checks an RFC 7662 introspection answer with the JWT rules. §2.2 makes every member but
+/// `active` optional, so what "active" proves is decided here:
+/// - `token_type`, when present, must name an access token (see [`ACCESS_TOKEN_TYPES`]);
+/// - with audience verification on, `aud` must be present and name us: an answer without
+///   `aud` does not say the token was issued for this API;
+/// - `iss` when present is compared exactly; `exp`/`nbf`/`iat` as on the JWT path;
+/// - `max_token_age` needs `iat`, and `required_claims` apply, as on the JWT path.
+///
+/// The header `token_type` option (`at+jwt`) and `require_exp` are JWT rules and do not apply.
+pub(crate) fn check_introspected(
+    answer: &Map<String, Value>,
+    s: &Settings,
+    now: f64,
+) -> Result<TimeBounds> {
+    match answer.get("token_type") {
+        None => {}
+        Some(Value::String(t)) if ACCESS_TOKEN_TYPES.iter().any(|a| t.eq_ignore_ascii_case(a)) => {}
+        Some(Value::String(_)) => {
+            return Err(Error::new(
+                ErrorKind::TokenTypeMismatch,
+                "the introspected token is not a bearer access token (RFC 7662 §2.2, RFC 6749 §1.5)",
+            ));
+        }
+        Some(_) => {
+            return Err(Error::new(
+                ErrorKind::InvalidClaim,
+                "token_type is not a string",
+            ));
+        }
+    }
+    match answer.get("iss") {
+        None => {}
+        Some(Value::String(iss)) if *iss == s.issuer => {}
+        Some(Value::String(_)) => {
+            return Err(Error::new(
+                ErrorKind::IssuerMismatch,
+                "iss is not the configured issuer",
+            ));
+        }
+        Some(_) => return Err(Error::new(ErrorKind::InvalidClaim, "iss is not a string")),
+    }
+    if let Some(audiences) = &s.audiences {
+        check_audience(answer.get("aud"), audiences)?;
+    }
+    let exp = numeric_date(answer, "exp")?;
+    let nbf = numeric_date(answer, "nbf")?;
+    let iat = numeric_date(answer, "iat")?;
+    if exp.is_some_and(|exp| now >= exp + s.leeway) {
+        return Err(Error::new(ErrorKind::Expired, "token has expired"));
+    }
+    if nbf.is_some_and(|nbf| now + s.leeway < nbf) {
+        return Err(Error::new(
+            ErrorKind::NotYetValid,
+            "token is not valid yet (nbf)",
+        ));
+    }
+    check_age(iat, s, now)?;
+    for name in &s.required_claims {
+        if !answer.contains_key(name) {
+            return Err(missing(name));
+        }
+    }
+    Ok(TimeBounds { exp, nbf, iat })
+}
+
+/// `iat` not in the future, and no older than `max_token_age` (which then requires `iat`).
+fn check_age(iat: Option<f64>, s: &Settings, now: f64) -> Result<()> {
     if let Some(iat) = iat {
         if iat > now + s.leeway {
             return Err(Error::new(
@@ -97,54 +237,22 @@ pub(crate) fn check(
             ));
         }
     }
-    for name in &s.required_claims {
-        if !payload.contains_key(name) {
-            return Err(missing(name));
-        }
-    }
-    Ok(TimeBounds { exp, nbf, iat })
+    Ok(())
 }
 
-/// Checks an RFC 7662 introspection answer with the JWT rules, for the members it has
-/// (§2.2: `exp`, `iss`, `aud`, ... are all optional there). `token_type` and `require_exp`
-/// are JWT rules and do not apply; `required_claims` does.
-pub(crate) fn check_introspected(
-    answer: &Map<String, Value>,
-    s: &Settings,
-    now: f64,
-) -> Result<TimeBounds> {
-    match answer.get("iss") {
-        None => {}
-        Some(Value::String(iss)) if *iss == s.issuer => {}
-        Some(Value::String(_)) => {
-            return Err(Error::new(
-                ErrorKind::IssuerMismatch,
-                "iss is not the configured issuer",
-            ));
-        }
-        Some(_) => return Err(Error::new(ErrorKind::InvalidClaim, "iss is not a string")),
+impl TimeBounds {
+    /// The last instant (Unix seconds) a cached result of this token may be served: `exp` and
+    /// the end of `max_token_age`, each with the leeway the checks allow. The cache caps it by
+    /// `cache_max_ttl` too. A hit re-checks nothing but this bound and `nbf`, so every time
+    /// rule must end the entry here.
+    pub(crate) fn cache_until(&self, s: &Settings) -> f64 {
+        let by_exp = self.exp.map_or(f64::INFINITY, |exp| exp + s.leeway);
+        let by_age = match (s.max_token_age, self.iat) {
+            (Some(max_age), Some(iat)) => iat + max_age + s.leeway,
+            _ => f64::INFINITY,
+        };
+        by_exp.min(by_age)
     }
-    if let (Some(audiences), Some(aud)) = (&s.audiences, answer.get("aud")) {
-        check_audience(Some(aud), audiences)?;
-    }
-    let exp = numeric_date(answer, "exp")?;
-    let nbf = numeric_date(answer, "nbf")?;
-    let iat = numeric_date(answer, "iat")?;
-    if exp.is_some_and(|exp| now >= exp + s.leeway) {
-        return Err(Error::new(ErrorKind::Expired, "token has expired"));
-    }
-    if nbf.is_some_and(|nbf| now + s.leeway < nbf) {
-        return Err(Error::new(
-            ErrorKind::NotYetValid,
-            "token is not valid yet (nbf)",
-        ));
-    }
-    for name in &s.required_claims {
-        if !answer.contains_key(name) {
-            return Err(missing(name));
-        }
-    }
-    Ok(TimeBounds { exp, nbf, iat })
 }
 
 /// RFC 7519 §4.1.3: `aud` is one string or an array of strings; it matches when one of its

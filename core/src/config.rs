@@ -47,6 +47,11 @@ pub struct Config {
     /// Required `typ` header, compared as a media type (case-insensitive, `application/`
     /// optional), e.g. `at+jwt` for RFC 9068 access tokens. Default: not checked.
     pub token_type: Option<String>,
+    /// Without `token_type`, refuse what is certainly not an access token (RFC 8725 §3.11):
+    /// a `typ` of another JWT profile (`logout+jwt`, `secevent+jwt`, `id_token+jwt`, ...),
+    /// ID-token or event claims (`nonce`, `at_hash`, `c_hash`, `events`), a Keycloak payload
+    /// `typ` of `ID`, `Refresh`, `Offline` or `Logout`. Default `true`.
+    pub access_tokens_only: bool,
     /// `exp` must be present (RFC 7519 §4.1.4). Default `true`.
     pub require_exp: bool,
     /// Claims that must be present, besides `iss`, `exp` and `aud` which are checked anyway.
@@ -61,14 +66,15 @@ pub struct Config {
     pub cache_max_ttl: f64,
     /// JWKS lifetime when the response has no `Cache-Control: max-age`. Default 600 s.
     pub jwks_ttl: f64,
-    /// `max-age` is clamped to `[jwks_min_ttl, jwks_max_ttl]`. Defaults 60 s and 86400 s.
+    /// `max-age` is clamped to `[jwks_min_ttl, jwks_max_ttl]`. Defaults 60 s and 3600 s: a key
+    /// the provider withdraws stops validating within an hour, whatever its `max-age` says.
     pub jwks_min_ttl: f64,
     pub jwks_max_ttl: f64,
     /// Least time between two JWKS fetches, whatever asks for them (an unknown `kid`, a failed
     /// fetch, a refresh). Inside it unknown kids fail fast with `key_not_found`. Default 30 s.
     pub jwks_refresh_cooldown: f64,
     /// How long past their lifetime cached keys are still used while the JWKS cannot be
-    /// fetched. Default 86400 s.
+    /// fetched. Default 21600 s (6 h).
     pub jwks_max_stale: f64,
     /// Total time for one HTTP fetch (connect, headers, body). Default 5 s.
     pub fetch_timeout: f64,
@@ -92,6 +98,10 @@ pub struct Config {
     /// Remember `active: false` answers this long, to shield the provider from floods of
     /// garbage tokens. Default 0 (off): a token revoked and re-issued is never refused late.
     pub introspection_negative_ttl: f64,
+    /// Introspection calls per second this validator may make (a token bucket holding one
+    /// second's worth). Beyond it a new opaque token fails fast with `provider_unavailable`;
+    /// cached results keep validating. Default 100; 0 means unlimited.
+    pub introspection_rate_limit: f64,
     /// Retries after a connect error, timeout, 5xx or 429. Default 2.
     pub fetch_retries: u32,
     /// First backoff (doubled each retry, full jitter; `Retry-After` wins). Default 0.1 s.
@@ -135,6 +145,7 @@ impl Default for Config {
             algorithms: None,
             leeway: 30.0,
             token_type: None,
+            access_tokens_only: true,
             require_exp: true,
             required_claims: Vec::new(),
             max_token_age: None,
@@ -143,9 +154,9 @@ impl Default for Config {
             cache_max_ttl: 300.0,
             jwks_ttl: 600.0,
             jwks_min_ttl: 60.0,
-            jwks_max_ttl: 86_400.0,
+            jwks_max_ttl: 3_600.0,
             jwks_refresh_cooldown: 30.0,
-            jwks_max_stale: 86_400.0,
+            jwks_max_stale: 21_600.0,
             fetch_timeout: 5.0,
             allow_http: false,
             mode: Mode::Auto,
@@ -155,6 +166,7 @@ impl Default for Config {
             client_auth: ClientAuth::ClientSecretBasic,
             introspection_cache_ttl: 60.0,
             introspection_negative_ttl: 0.0,
+            introspection_rate_limit: 100.0,
             fetch_retries: 2,
             fetch_retry_backoff: 0.1,
             fetch_deadline: 10.0,
@@ -195,6 +207,7 @@ pub(crate) struct Settings {
     pub algorithms: Vec<Algorithm>,
     pub leeway: f64,
     pub token_type: Option<String>,
+    pub access_tokens_only: bool,
     pub require_exp: bool,
     pub required_claims: Vec<String>,
     pub max_token_age: Option<f64>,
@@ -228,6 +241,8 @@ pub(crate) struct IntrospectionSettings {
     pub client_auth: ClientAuth,
     pub cache_ttl: f64,
     pub negative_ttl: f64,
+    /// Calls per second; 0: unlimited.
+    pub rate_limit: f64,
 }
 
 impl Settings {
@@ -248,9 +263,37 @@ impl Settings {
 impl Config {
     /// Parses the canonical JSON form. Unknown fields are errors (a typo must not silently
     /// turn a check off).
+    ///
+    /// Messages never echo a secret-bearing field's value (serde would quote a numeric
+    /// `client_secret` in "invalid type: integer `…`"; CWE-209), and other quoted values are
+    /// bounded.
     pub fn from_json(text: &str) -> Result<Config> {
-        serde_json::from_str(text)
-            .map_err(|e| Error::new(ErrorKind::Config, format!("invalid configuration: {e}")))
+        let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            // Syntax errors name a position, never the text around it.
+            Error::new(ErrorKind::Config, format!("invalid configuration: {e}"))
+        })?;
+        if let serde_json::Value::Object(map) = &doc {
+            for field in SECRET_FIELDS {
+                match map.get(field) {
+                    None | Some(serde_json::Value::Null | serde_json::Value::String(_)) => {}
+                    Some(_) => {
+                        return Err(Error::config(
+                            field,
+                            "must be a string (the value given is not shown: it is a secret)",
+                        ));
+                    }
+                }
+            }
+        }
+        serde_json::from_value(doc).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "invalid configuration: {}",
+                    crate::token::truncate_to(&e.to_string(), 600)
+                ),
+            )
+        })
     }
 
     /// Checks every field and returns typed settings.
@@ -365,6 +408,7 @@ impl Config {
             algorithms,
             leeway,
             token_type,
+            access_tokens_only: self.access_tokens_only,
             require_exp: self.require_exp,
             required_claims: self.required_claims.clone(),
             max_token_age,
@@ -433,6 +477,7 @@ impl Config {
                 "introspection_negative_ttl",
                 self.introspection_negative_ttl,
             )?,
+            rate_limit: rate("introspection_rate_limit", self.introspection_rate_limit)?,
         }))
     }
 
@@ -516,6 +561,20 @@ impl Config {
             }
         }
     }
+}
+
+/// Fields whose values are never shown in a message.
+const SECRET_FIELDS: [&str; 2] = ["client_secret", "shared_secret"];
+
+/// A rate in calls per second: finite, non-negative (0 means unlimited), at most a million.
+fn rate(field: &str, value: f64) -> Result<f64> {
+    if !value.is_finite() || !(0.0..=1e6).contains(&value) {
+        return Err(Error::config(
+            field,
+            "must be a number of calls per second between 0 (unlimited) and 1000000",
+        ));
+    }
+    Ok(value)
 }
 
 /// A non-negative, finite number of seconds within [`MAX_DURATION_SECS`].
@@ -722,6 +781,38 @@ mod tests {
                 ..base()
             })
             .starts_with("token_type")
+        );
+    }
+
+    #[test]
+    fn secrets_are_never_echoed() {
+        for field in SECRET_FIELDS {
+            let e = Config::from_json(&format!(
+                r#"{{"issuer":"https://i.example","{field}":987654321987}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.message().starts_with(field), "{}", e.message());
+            assert!(!e.message().contains("987654321987"), "{}", e.message());
+        }
+        let long = "x".repeat(5000);
+        let e = Config::from_json(&format!(
+            r#"{{"issuer":"https://i.example","mode":"{long}"}}"#
+        ))
+        .unwrap_err();
+        assert!(e.message().len() < 700, "{} bytes", e.message().len());
+    }
+
+    #[test]
+    fn rates_are_checked() {
+        assert!(
+            config_error(Config {
+                client_id: Some("c".into()),
+                client_secret: Some("s".into()),
+                introspection_rate_limit: f64::NAN,
+                ..base()
+            })
+            .starts_with("introspection_rate_limit")
         );
     }
 

@@ -106,6 +106,19 @@ error_kinds! {
 }
 
 impl ErrorKind {
+    /// What an HTTP integration tells the client in place of the message, for kinds whose
+    /// message is for operators only: an unreachable provider's message names its URL, the OS
+    /// error or a credentials hint, which must not reach an unauthenticated client (CWE-209);
+    /// the message goes to the log instead. `None`: the message is about the token and safe
+    /// to return (it never contains the token, and quoted input is bounded).
+    pub const fn client_description(self) -> Option<&'static str> {
+        match self.code() {
+            2000..=2999 => Some("the authorization server is unavailable; retry later"),
+            3000..=9999 => Some("the token could not be checked"),
+            _ => None,
+        }
+    }
+
     /// The HTTP status a resource server should answer with.
     pub const fn http_status(self) -> u16 {
         match self.code() {

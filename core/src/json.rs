@@ -90,9 +90,10 @@ impl<'de> Visitor<'de> for StrictValue {
             // One lookup per member: the entry is reserved before its value is read.
             match out.entry(key) {
                 serde_json::map::Entry::Occupied(taken) => {
+                    // The name is attacker text: bounded, and `{:?}` escapes control characters.
                     return Err(de::Error::custom(format_args!(
                         "duplicate member name {:?}",
-                        taken.key()
+                        crate::token::truncate(taken.key())
                     )));
                 }
                 serde_json::map::Entry::Vacant(slot) => {
@@ -139,6 +140,19 @@ mod tests {
             parse_object(br#"{"x":{"a":1,"a":2}}"#)
                 .unwrap_err()
                 .contains("duplicate")
+        );
+    }
+
+    #[test]
+    fn duplicate_names_are_quoted_bounded() {
+        // `\\u001b` in the JSON text: an ESC character in the decoded name.
+        let name = "\\u001b[31m".to_string() + &"n".repeat(5000);
+        let doc = format!(r#"{{"{name}":1,"{name}":2}}"#);
+        let message = parse_object(doc.as_bytes()).unwrap_err();
+        assert!(message.len() < 200, "{} bytes", message.len());
+        assert!(
+            !message.contains('\u{1b}'),
+            "control characters are escaped"
         );
     }
 

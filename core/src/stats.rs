@@ -98,6 +98,7 @@ pub(crate) struct Stats {
     pub introspection_inactive: Counter,
     pub introspection_errors: Counter,
     pub introspection_cache_hits: Counter,
+    pub introspection_throttled: Counter,
     pub http_retries: Counter,
     refreshes: [Counter; 4],
 }
@@ -120,6 +121,7 @@ impl Default for Stats {
             introspection_inactive: Counter::default(),
             introspection_errors: Counter::default(),
             introspection_cache_hits: Counter::default(),
+            introspection_throttled: Counter::default(),
             http_retries: Counter::default(),
             refreshes: Default::default(),
         }
@@ -163,6 +165,7 @@ impl Stats {
             introspection_inactive: self.introspection_inactive.get(),
             introspection_errors: self.introspection_errors.get(),
             introspection_cache_hits: self.introspection_cache_hits.get(),
+            introspection_throttled: self.introspection_throttled.get(),
             http_retries: self.http_retries.get(),
             breaker_transitions,
         }
@@ -199,6 +202,9 @@ pub struct StatsSnapshot {
     pub introspection_errors: u64,
     /// Opaque tokens answered from the result cache or the negative cache.
     pub introspection_cache_hits: u64,
+    /// New opaque tokens refused without a request: beyond `introspection_rate_limit`, or
+    /// while the provider's `Retry-After` (HTTP 429) runs.
+    pub introspection_throttled: u64,
     /// HTTP retries (JWKS, discovery and introspection).
     pub http_retries: u64,
     /// Circuit-breaker state changes, all endpoints.
@@ -288,6 +294,11 @@ impl StatsSnapshot {
             "introspection_cache_hits_total",
             "Opaque tokens answered from cache.",
             &[(String::new(), self.introspection_cache_hits)],
+        );
+        counter(
+            "introspection_throttled_total",
+            "New opaque tokens refused by the rate limit or the provider's Retry-After.",
+            &[(String::new(), self.introspection_throttled)],
         );
         counter(
             "http_retries_total",

@@ -30,6 +30,7 @@ pub fn verify_with_jwk(jwk: &Value, alg: &str, message: &[u8], signature: &[u8])
     let keys = static_keys(&serde_json::json!({ "keys": [jwk] }), &[alg])?;
     let kid = jwk.get("kid").and_then(Value::as_str);
     keys.select(kid, alg)?
+        .0
         .verify_sig(message, signature)
         .map_err(|_| Error::new(ErrorKind::SignatureInvalid, "signature does not verify"))
 }
@@ -90,7 +91,9 @@ pub fn verify_compact_jws(jwks: &Value, shared_secret: Option<&[u8]>, jws: &str)
     };
     match (parsed.alg.family(), &keys) {
         (Family::Hmac, _) => verify_hmac(&hmac, &parsed)?,
-        (_, Some(keys)) => verify_with(keys, &parsed)?,
+        (_, Some(keys)) => {
+            verify_with(keys, &parsed)?;
+        }
         (_, None) => {
             return Err(Error::new(
                 ErrorKind::KeyNotFound,

@@ -67,12 +67,15 @@ pub(crate) fn parse<'t>(
     let Some((header_b64, payload_b64, signature_b64)) = split(token) else {
         return Ok(None);
     };
-    let Some(header_bytes) = b64(header_b64) else {
-        return Ok(None);
-    };
-    if header_bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    // Shape before canonicality: a header that decodes to `{...}` only when trailing bits or
+    // padding are tolerated (`eyJhbGciOiJub25lIn1`) is still a JWS attempt, and a malformed
+    // one. Classified as opaque, it would turn an unauthenticated request into an
+    // authenticated POST to the provider (the rule in `validator.rs`).
+    if !looks_like_json_object(header_b64) {
         return Ok(None);
     }
+    let header_bytes = b64(header_b64)
+        .ok_or_else(|| Error::malformed("header is not canonical base64url (RFC 7515 §2)"))?;
     let header =
         json::parse_object(&header_bytes).map_err(|e| Error::malformed(format!("header: {e}")))?;
     let header_json =
@@ -106,6 +109,31 @@ pub(crate) fn parse<'t>(
         payload,
         signature,
     }))
+}
+
+/// True when `segment`, decoded leniently (trailing bits and padding tolerated), is text that
+/// starts with `{`: the shape of a JWS header, canonical or not.
+fn looks_like_json_object(segment: &str) -> bool {
+    const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    // Only the first bytes matter: decode a short prefix (4 characters → 3 bytes each).
+    let prefix_len = segment.len().min(64) / 4 * 4;
+    let prefix = if prefix_len == 0 {
+        segment
+    } else {
+        // `None` when the cut is inside a multi-byte character: not base64url at all.
+        let Some(prefix) = segment.get(..prefix_len) else {
+            return false;
+        };
+        prefix
+    };
+    LENIENT
+        .decode(prefix)
+        .is_ok_and(|bytes| bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'))
 }
 
 /// RFC 6750 §2.1 `b64token`: what a bearer token may look like at all. A string that is not a
@@ -172,10 +200,15 @@ fn optional_string(header: &Map<String, Value>, name: &str) -> Result<Option<Str
 
 /// Keeps attacker-chosen strings short in error messages.
 pub(crate) fn truncate(s: &str) -> String {
-    if s.len() <= 32 {
+    truncate_to(s, 32)
+}
+
+/// `s` cut to at most `max` bytes (on a character boundary), with `…` when cut.
+pub(crate) fn truncate_to(s: &str, max: usize) -> String {
+    if s.len() <= max {
         return s.to_string();
     }
-    let mut end = 32;
+    let mut end = max;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
@@ -230,7 +263,17 @@ mod tests {
             enc("{}"),
             enc("sig")
         );
-        assert!(not_jws(&padded));
+        // Padding or trailing bits make a header non-canonical, not opaque: still a JWS
+        // attempt, and malformed (never sent to introspection).
+        assert_eq!(kind(&padded), ErrorKind::Malformed);
+        let trailing_bits = format!("eyJhbGciOiJub25lIn1.{}.{}", enc("{}"), enc("sig"));
+        assert_eq!(kind(&trailing_bits), ErrorKind::Malformed);
+        assert!(not_jws(&format!(
+            "{}.{}.{}",
+            enc("xyz"),
+            enc("{}"),
+            enc("sig")
+        )));
         let bad_payload = format!("{}.{}.{}", enc(r#"{"alg":"RS256"}"#), "a b", enc("sig"));
         assert_eq!(kind(&bad_payload), ErrorKind::Malformed);
         let no_sig = format!("{}.{}.", enc(r#"{"alg":"RS256"}"#), enc("{}"));

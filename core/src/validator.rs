@@ -35,7 +35,7 @@ use crate::http::BreakerHealth;
 use crate::introspect::{IntrospectionHealth, Introspector};
 use crate::json;
 use crate::jwks::{JwksCache, JwksHealth, KeyLookup, Mode, Remote};
-use crate::keys::{Algorithm, Family, KeySet, import_jwks};
+use crate::keys::{Algorithm, Family, KeySet, KeyTag, import_jwks};
 use crate::runtime;
 use crate::stats::{RefreshReason, Stats, StatsSnapshot};
 use crate::token::{self, CompactJws};
@@ -62,7 +62,8 @@ struct Inner {
     discovery: Option<Arc<Discovery>>,
     introspector: Option<Arc<Introspector>>,
     hmac_keys: Vec<(Algorithm, hmac::Key)>,
-    cache: ResultCache,
+    /// Shared with the JWKS cache, which purges the results of keys a refresh withdraws.
+    cache: Arc<ResultCache>,
     revocations: Revocations,
     stats: Arc<Stats>,
 }
@@ -116,6 +117,17 @@ impl Validator {
     pub fn new(config: Config) -> Result<Validator> {
         let settings = config.validate()?;
         let stats = Arc::new(Stats::default());
+        let cache = Arc::new(ResultCache::new(
+            settings.cache_max_entries,
+            settings.cache_max_ttl,
+        ));
+        let on_withdrawn = |cache: &Arc<ResultCache>| -> crate::jwks::OnWithdrawn {
+            let cache = cache.clone();
+            Box::new(move |tags: &[KeyTag]| {
+                let removed = cache.purge_keys(tags);
+                tracing::info!(target: "jwtgate::audit", event = "keys_withdrawn", keys = tags.len(), removed, "cached results of withdrawn keys dropped");
+            })
+        };
         let discovery = settings.discovery_url.clone().map(|url| {
             Arc::new(Discovery::new(
                 url,
@@ -135,6 +147,7 @@ impl Validator {
                     Remote::Uri(url.clone()),
                     &settings,
                     stats.clone(),
+                    on_withdrawn(&cache),
                 )),
                 KeySourceSetting::Discovery => Keys::Remote(JwksCache::new(
                     Remote::Discovery(discovery.clone().ok_or_else(|| {
@@ -142,6 +155,7 @@ impl Validator {
                     })?),
                     &settings,
                     stats.clone(),
+                    on_withdrawn(&cache),
                 )),
                 KeySourceSetting::None => Keys::None,
             };
@@ -162,7 +176,7 @@ impl Validator {
             inner: Arc::new(Inner {
                 discovery,
                 introspector,
-                cache: ResultCache::new(settings.cache_max_entries, settings.cache_max_ttl),
+                cache,
                 settings,
                 keys,
                 hmac_keys,
@@ -234,6 +248,42 @@ impl Validator {
         result
     }
 
+    /// Validates a token and hands the result to `done`, never blocking the calling thread:
+    /// `done` runs on this thread when no network is needed (a cache hit, loaded keys), else
+    /// on jwtgate's runtime when the fetch or introspection finishes. For hosts with their own
+    /// event loop (Node: `done` settles a Promise through a thread-safe function), so a slow
+    /// provider parks no thread of theirs. `done` must not block.
+    pub fn validate_with(
+        &self,
+        token: &str,
+        done: impl FnOnce(Result<Validated>) + Send + 'static,
+    ) {
+        match self.inner.first_pass(token, Mode::MayFetch) {
+            Step::Done(result) => {
+                self.inner.record(&result);
+                done(result);
+            }
+            step => {
+                let inner = self.inner.clone();
+                let token = token.to_owned();
+                runtime::shared().runtime.spawn(async move {
+                    let result = inner.finish(&token, step).await;
+                    inner.record(&result);
+                    done(result);
+                });
+            }
+        }
+    }
+
+    /// [`Validator::ready`] that hands its result to `done` on jwtgate's runtime (see
+    /// [`Validator::validate_with`]).
+    pub fn ready_with(&self, done: impl FnOnce(Result<()>) + Send + 'static) {
+        let this = self.clone();
+        runtime::shared().runtime.spawn(async move {
+            done(this.ready().await);
+        });
+    }
+
     /// Loads the remote key set now (for start-up). Static and HMAC-only validators are
     /// always ready.
     pub async fn ready(&self) -> Result<()> {
@@ -262,29 +312,70 @@ impl Validator {
         runtime::block_on(async move { this.ready().await })
     }
 
-    /// Revokes a token by `jti` until `until` (Unix seconds; `None`: for the life of the
-    /// validator). Cached results for it are dropped at once.
-    pub fn revoke_jti(&self, jti: &str, until: Option<f64>) -> usize {
+    /// Revokes a token by `jti` until `until` (Unix seconds, usually the token's `exp`;
+    /// `None`: for the life of the validator). Cached results for it are dropped at once.
+    /// Returns how many cached results were dropped.
+    ///
+    /// A revocation must never fail open: an empty `jti`, or an `until` that is not finite
+    /// or already past (the entry would end before it starts), is a `config` error rather
+    /// than a success that changes nothing.
+    pub fn revoke_jti(&self, jti: &str, until: Option<f64>) -> Result<usize> {
         let inner = &self.inner;
-        inner.revocations.revoke_jti(jti, until, now());
+        let now = now();
+        check_revocation_id("jti", jti)?;
+        if let Some(until) = until {
+            if !until.is_finite() || until > claims::MAX_NUMERIC_DATE {
+                return Err(Error::config(
+                    "until",
+                    "must be a finite Unix time in seconds",
+                ));
+            }
+            if until <= now {
+                return Err(Error::config(
+                    "until",
+                    "is in the past: the revocation would end before it starts",
+                ));
+            }
+        }
+        inner.revocations.revoke_jti(jti, until, now);
         let removed = inner.cache.purge(|v| v.claims().jti() == Some(jti));
         tracing::info!(target: "jwtgate::audit", event = "revoke_jti", removed, "token revoked by jti");
-        removed
+        Ok(removed)
     }
 
     /// Revokes every token of `sub` issued at or before `issued_before` (Unix seconds;
-    /// `None`: now). Cached results for them are dropped at once.
-    pub fn revoke_subject(&self, sub: &str, issued_before: Option<f64>) -> usize {
+    /// `None`: now). Tokens without `iat` cannot prove they came later and are revoked too.
+    /// Cached results for them are dropped at once; returns how many.
+    ///
+    /// An empty `sub` or an `issued_before` that is not a finite, non-negative Unix time is a
+    /// `config` error. A time in the future is refused as well: it would also revoke tokens
+    /// not issued yet, which is a ban, not a revocation.
+    pub fn revoke_subject(&self, sub: &str, issued_before: Option<f64>) -> Result<usize> {
         let inner = &self.inner;
         let now = now();
-        inner
-            .revocations
-            .revoke_subject(sub, issued_before.unwrap_or(now));
+        check_revocation_id("sub", sub)?;
+        let cutoff = match issued_before {
+            None => now,
+            Some(t) if !t.is_finite() || t < 0.0 => {
+                return Err(Error::config(
+                    "issued_before",
+                    "must be a finite, non-negative Unix time in seconds",
+                ));
+            }
+            Some(t) if t > now + inner.settings.leeway => {
+                return Err(Error::config(
+                    "issued_before",
+                    "is in the future: only tokens already issued can be revoked",
+                ));
+            }
+            Some(t) => t,
+        };
+        inner.revocations.revoke_subject(sub, cutoff);
         let removed = inner
             .cache
             .purge(|v| inner.revocations.is_revoked(v.claims(), now));
         tracing::info!(target: "jwtgate::audit", event = "revoke_subject", removed, "tokens revoked by subject");
-        removed
+        Ok(removed)
     }
 
     pub fn stats(&self) -> StatsSnapshot {
@@ -434,12 +525,13 @@ impl Inner {
         }
         let ttl = introspector.cache_ttl();
         if self.cache.enabled() && ttl > 0.0 {
-            // The provider's exp is authoritative here: no leeway is added to it.
-            let valid_until = validated
-                .expires_at
-                .map_or(now + ttl, |exp| exp.min(now + ttl));
+            // The provider's exp is authoritative here: no leeway is added to it. The end of
+            // max_token_age bounds the entry too (a hit re-checks nothing else).
+            let valid_until = (now + ttl)
+                .min(bounds.exp.unwrap_or(f64::INFINITY))
+                .min(bounds.cache_until(&self.settings));
             self.cache
-                .insert(hash, validated.clone(), valid_until, None, now, epoch);
+                .insert(hash, validated.clone(), valid_until, None, None, now, epoch);
         }
         Ok(validated)
     }
@@ -502,11 +594,12 @@ impl Inner {
             Err(e) => return Step::Done(Err(e)),
         };
         let verified = match jws.alg.family() {
-            Family::Hmac => self.verify_hmac(&jws),
+            Family::Hmac => self.verify_hmac(&jws).map(|()| None),
             _ => match &self.keys {
-                Keys::Static(keys) => verify_with(keys, &jws),
+                // Static keys never change: nothing to bind a cached result to.
+                Keys::Static(keys) => verify_with(keys, &jws).map(|_| None),
                 Keys::Remote(jwks) => match jwks.lookup(jws.kid.as_deref(), mode) {
-                    KeyLookup::Ready(keys) => verify_with(&keys, &jws),
+                    KeyLookup::Ready(keys) => verify_with(&keys, &jws).map(Some),
                     KeyLookup::Fetch { reason, attempts } => {
                         return Step::NeedKeys { reason, attempts };
                     }
@@ -520,7 +613,7 @@ impl Inner {
         };
         let introspect_too = self.settings.mode == TokenMode::Introspect;
         let cache_hash = if introspect_too { None } else { hash };
-        match verified.and_then(|()| self.accept(jws, cache_hash, epoch, now)) {
+        match verified.and_then(|key| self.accept(jws, cache_hash, key, epoch, now)) {
             Ok(_) if introspect_too && mode == Mode::NoNetwork => Step::Done(Err(Error::new(
                 ErrorKind::KeysNotLoaded,
                 "mode introspect: the token must be introspected",
@@ -544,6 +637,7 @@ impl Inner {
         &self,
         jws: CompactJws<'_>,
         hash: Option<TokenHash>,
+        key: Option<KeyTag>,
         epoch: u64,
         now: f64,
     ) -> Result<Validated> {
@@ -564,11 +658,17 @@ impl Inner {
             introspected: false,
         };
         if let Some(h) = hash {
-            let leeway = self.settings.leeway;
-            let valid_until = bounds.exp.map_or(f64::INFINITY, |exp| exp + leeway);
-            let not_before = bounds.nbf.map(|nbf| nbf - leeway);
-            self.cache
-                .insert(h, validated.clone(), valid_until, not_before, now, epoch);
+            let valid_until = bounds.cache_until(&self.settings);
+            let not_before = bounds.nbf.map(|nbf| nbf - self.settings.leeway);
+            self.cache.insert(
+                h,
+                validated.clone(),
+                valid_until,
+                not_before,
+                key,
+                now,
+                epoch,
+            );
         }
         Ok(validated)
     }
@@ -584,6 +684,22 @@ impl Inner {
             }
         }
     }
+}
+
+/// Longest `jti` or `sub` a revocation takes (real ones are UUIDs or short names).
+const MAX_REVOCATION_ID_BYTES: usize = 1024;
+
+fn check_revocation_id(field: &str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::config(field, "must not be empty"));
+    }
+    if value.len() > MAX_REVOCATION_ID_BYTES {
+        return Err(Error::config(
+            field,
+            format!("must be at most {MAX_REVOCATION_ID_BYTES} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// One HMAC key per allowed HS* algorithm, all from `shared_secret`.
@@ -613,10 +729,12 @@ pub(crate) fn verify_hmac(
         .map_err(|_| Error::new(ErrorKind::SignatureInvalid, "signature does not verify"))
 }
 
-pub(crate) fn verify_with(keys: &KeySet, jws: &CompactJws<'_>) -> Result<()> {
-    let key = keys.select(jws.kid.as_deref(), jws.alg)?;
+/// Verifies with the key the token's `kid` and `alg` select; returns that key's tag.
+pub(crate) fn verify_with(keys: &KeySet, jws: &CompactJws<'_>) -> Result<KeyTag> {
+    let (key, tag) = keys.select(jws.kid.as_deref(), jws.alg)?;
     key.verify_sig(jws.signing_input, &jws.signature)
-        .map_err(|_| Error::new(ErrorKind::SignatureInvalid, "signature does not verify"))
+        .map_err(|_| Error::new(ErrorKind::SignatureInvalid, "signature does not verify"))?;
+    Ok(tag)
 }
 
 /// A static JWKS is the user's own configuration: any key we would refuse is a config error

@@ -192,6 +192,29 @@ fn only_a_boolean_true_is_active() {
             active(json!({"exp": "soon"})),
             ErrorKind::InvalidClaim,
         ),
+        // Audit finding 1: what "active" proves (RFC 7662 §2.2, RFC 6749 §1.5 / §10.4).
+        (
+            "a refresh token",
+            active(json!({"token_type": "refresh_token"})),
+            ErrorKind::TokenTypeMismatch,
+        ),
+        (
+            "a DPoP-bound token presented as bearer",
+            active(json!({"token_type": "DPoP"})),
+            ErrorKind::TokenTypeMismatch,
+        ),
+        (
+            "no aud while an audience is configured",
+            Reply::json(
+                &json!({"active": true, "iss": ISSUER, "sub": "x", "exp": unix_now() + 600}),
+            ),
+            ErrorKind::MissingClaim,
+        ),
+        (
+            "no aud, active only",
+            Reply::json(&json!({"active": true})),
+            ErrorKind::MissingClaim,
+        ),
     ];
     for (what, reply, kind) in cases {
         let server = TestServer::start(move |_| reply.clone());
@@ -386,12 +409,144 @@ fn retry_after_is_honoured() {
     );
     // A Retry-After beyond the deadline is not waited for.
     let server = TestServer::start(|_| Reply::status(429).header("Retry-After", "3600"));
-    let v = Validator::new(config(&server)).unwrap();
+    let v = Validator::new(Config {
+        breaker_threshold: 1,
+        ..config(&server)
+    })
+    .unwrap();
     assert_eq!(
         v.validate_blocking(OPAQUE).unwrap_err().kind(),
         ErrorKind::ProviderUnavailable
     );
     assert_eq!(server.hits("/introspect"), 1);
+    // Audit finding 10: it is honoured for every new token (no request before it ends), and
+    // it does not open the breaker (threshold 1 here): the provider is up.
+    for i in 0..20 {
+        assert_eq!(
+            v.validate_blocking(&format!("{OPAQUE}-{i}"))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::ProviderUnavailable
+        );
+    }
+    assert_eq!(server.hits("/introspect"), 1);
+    assert_eq!(v.stats().introspection_throttled, 20);
+    let health = v.health();
+    let breaker = &health.introspection.as_ref().unwrap().breaker;
+    assert_eq!(breaker.state, BreakerState::Closed);
+}
+
+/// Audit finding 10: distinct garbage opaque tokens cost at most `introspection_rate_limit`
+/// provider calls per second; cached tokens keep validating meanwhile.
+#[test]
+fn new_opaque_tokens_are_rate_limited_cached_ones_are_not() {
+    let server = TestServer::start(|_| active(json!({})));
+    let v = Validator::new(Config {
+        introspection_rate_limit: 5.0,
+        ..config(&server)
+    })
+    .unwrap();
+    v.validate_blocking(OPAQUE).unwrap();
+    let started = Instant::now();
+    let mut refused = 0;
+    for i in 0..100 {
+        match v.validate_blocking(&format!("garbage-{i}")) {
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::ProviderUnavailable);
+                refused += 1;
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let calls = server.hits("/introspect");
+    // One call for OPAQUE, then the bucket: 5 at once plus 5 per second.
+    let allowed = 1 + 5 + (elapsed * 5.0).ceil() as usize;
+    assert!(calls <= allowed, "{calls} calls in {elapsed:.2}s");
+    assert!(refused >= 100 - allowed, "{refused} refused");
+    assert_eq!(v.stats().introspection_throttled, refused as u64);
+    // The cached token never needed the budget.
+    assert_eq!(v.validate_blocking(OPAQUE).unwrap().source(), Source::Cache);
+    // 0 means unlimited.
+    let server = TestServer::start(|_| active(json!({})));
+    let v = Validator::new(Config {
+        introspection_rate_limit: 0.0,
+        ..config(&server)
+    })
+    .unwrap();
+    for i in 0..300 {
+        v.validate_blocking(&format!("token-{i}")).unwrap();
+    }
+    assert_eq!(server.hits("/introspect"), 300);
+}
+
+/// Audit finding 1: `max_token_age` and `required_claims` apply to introspected tokens as on
+/// the JWT path, and `max_token_age` ends the cache entry.
+#[test]
+fn introspected_tokens_follow_the_age_and_claim_policy() {
+    let now = unix_now();
+    let old = now - 11 * 86_400;
+    let server = TestServer::start(move |_| active(json!({"iat": old})));
+    let v = Validator::new(Config {
+        max_token_age: Some(60.0),
+        ..config(&server)
+    })
+    .unwrap();
+    assert_eq!(
+        v.validate_blocking(OPAQUE).unwrap_err().kind(),
+        ErrorKind::TokenTooOld
+    );
+    let server = TestServer::start(|_| active(json!({})));
+    let v = Validator::new(Config {
+        required_claims: vec!["tenant".into()],
+        ..config(&server)
+    })
+    .unwrap();
+    assert_eq!(
+        v.validate_blocking(OPAQUE).unwrap_err().kind(),
+        ErrorKind::MissingClaim
+    );
+    // Accepted young, then refused from the cache once older than the policy.
+    let iat = unix_now() - 1;
+    let server = TestServer::start(move |_| active(json!({"iat": iat})));
+    let v = Validator::new(Config {
+        max_token_age: Some(2.0),
+        leeway: 0.0,
+        ..config(&server)
+    })
+    .unwrap();
+    v.validate_blocking(OPAQUE).unwrap();
+    assert_eq!(v.validate_local(OPAQUE).unwrap().source(), Source::Cache);
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_ne!(
+        v.validate_local(OPAQUE).map(|v| v.source()).ok(),
+        Some(Source::Cache),
+        "the cached answer must not outlive iat + max_token_age"
+    );
+}
+
+/// Audit finding 9: a JWS whose header is non-canonical base64url (trailing bits set) is a
+/// malformed JWS, never an opaque token sent to the provider.
+#[test]
+fn a_non_canonical_jws_is_never_introspected() {
+    let server = TestServer::start(|_| active(json!({})));
+    let v = Validator::new(config(&server)).unwrap();
+    let payload = jwtgate_testkit::b64(r#"{"sub":"x"}"#);
+    for header in [
+        "eyJhbGciOiJub25lIn1",
+        "eyJhbGciOiJub25lIn0=",
+        "eyJhbGciOiJSUzI1NiJ9",
+    ] {
+        let token = format!("{header}.{payload}.c2ln");
+        let e = v.validate_blocking(&token).unwrap_err();
+        assert_ne!(e.kind(), ErrorKind::Inactive, "{header}");
+        assert!(e.kind().is_token_fault(), "{header}: {e}");
+    }
+    assert_eq!(
+        server.total_hits(),
+        0,
+        "no request for a JWS, canonical or not"
+    );
 }
 
 #[test]
@@ -528,7 +683,9 @@ fn discovery_provides_the_introspection_endpoint() {
             "/.well-known/openid-configuration" => Reply::json(&json!({
                 "issuer": base, "jwks_uri": format!("{base}/jwks"), "introspection_endpoint": format!("{base}/introspect"),
             })),
-            "/introspect" => Reply::json(&json!({"active": true, "iss": base, "sub": "s"})),
+            "/introspect" => {
+                Reply::json(&json!({"active": true, "iss": base, "aud": AUDIENCE, "sub": "s"}))
+            }
             _ => Reply::status(404),
         }
     });
@@ -554,7 +711,7 @@ fn revocation_applies_to_introspected_tokens() {
     let server = TestServer::start(|_| active(json!({"jti": "opaque-jti-1"})));
     let v = Validator::new(config(&server)).unwrap();
     v.validate_blocking(OPAQUE).unwrap();
-    assert_eq!(v.revoke_jti("opaque-jti-1", None), 1);
+    assert_eq!(v.revoke_jti("opaque-jti-1", None).unwrap(), 1);
     assert_eq!(
         v.validate_blocking(OPAQUE).unwrap_err().kind(),
         ErrorKind::Revoked

@@ -133,13 +133,59 @@ fn revoking_a_jti_purges_the_cache_at_once() {
     let other = rsa.token(&claims_for("alice", "jti-2"));
     v.validate_local(&t).unwrap();
     v.validate_local(&other).unwrap();
-    assert_eq!(v.revoke_jti("jti-1", None), 1);
+    assert_eq!(v.revoke_jti("jti-1", None).unwrap(), 1);
     assert_eq!(v.validate_local(&t).unwrap_err().kind(), ErrorKind::Revoked);
     assert_eq!(v.validate_local(&other).unwrap().source(), Source::Cache);
-    // An expired revocation entry no longer applies.
+    // A revocation that would end before it starts is refused, never a silent no-op.
     let t3 = rsa.token(&claims_for("bob", "jti-3"));
-    v.revoke_jti("jti-3", Some(1.0));
+    assert_eq!(
+        v.revoke_jti("jti-3", Some(1.0)).unwrap_err().kind(),
+        ErrorKind::Config
+    );
     v.validate_local(&t3).unwrap();
+}
+
+/// Audit finding 5: revocation must not fail open on times that mean nothing.
+#[test]
+fn revocation_refuses_meaningless_times_and_ids() {
+    let (rsa, _) = keys();
+    let v = validator();
+    let now = unix_now() as f64;
+    for until in [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        now - 10.0,
+        1e300,
+    ] {
+        let e = v.revoke_jti("jti-x", Some(until)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "until {until}");
+        assert!(e.message().starts_with("until"), "{e}");
+    }
+    for cutoff in [f64::NAN, f64::INFINITY, -1.0, now + 3600.0] {
+        let e = v.revoke_subject("alice", Some(cutoff)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config, "issued_before {cutoff}");
+        assert!(e.message().starts_with("issued_before"), "{e}");
+    }
+    assert_eq!(
+        v.revoke_jti("", None).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+    assert_eq!(
+        v.revoke_subject("", None).unwrap_err().kind(),
+        ErrorKind::Config
+    );
+    // Nothing above changed anything: alice's token still validates.
+    v.validate_local(&rsa.token(&claims_for("alice", "jti-x")))
+        .unwrap();
+    // A good time works, and the token is refused from then on.
+    assert_eq!(v.revoke_jti("jti-x", Some(now + 600.0)).unwrap(), 1);
+    assert_eq!(
+        v.validate_local(&rsa.token(&claims_for("alice", "jti-x")))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Revoked
+    );
 }
 
 #[test]
@@ -148,7 +194,7 @@ fn a_re_encoded_ecdsa_signature_is_still_revoked() {
     let v = validator();
     let t = ec.token(&claims_for("alice", "jti-ec"));
     v.validate_local(&t).unwrap();
-    v.revoke_jti("jti-ec", None);
+    v.revoke_jti("jti-ec", None).unwrap();
     // ECDSA is malleable: (r, n - s) verifies too, and is different bytes (a cache miss).
     let parts: Vec<&str> = t.split('.').collect();
     let sig = base64_decode(parts[2]);
@@ -183,7 +229,7 @@ fn revoking_a_subject_uses_issued_before() {
     let bystander = rsa.token(&claims_for("alice", "c"));
     v.validate_local(&old_t).unwrap();
     v.validate_local(&bystander).unwrap();
-    assert_eq!(v.revoke_subject("mallory", Some(now as f64)), 1);
+    assert_eq!(v.revoke_subject("mallory", Some(now as f64)).unwrap(), 1);
     assert_eq!(
         v.validate_local(&old_t).unwrap_err().kind(),
         ErrorKind::Revoked
@@ -214,7 +260,9 @@ fn revocation_racing_with_validation_never_leaves_a_revoked_entry() {
         }
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(5));
-            v.revoke_subject("racer", Some(unix_now() as f64 + 60.0));
+            // Within the leeway: the tokens' iat is "now" at their signing.
+            v.revoke_subject("racer", Some(unix_now() as f64 + 20.0))
+                .unwrap();
         });
     });
     for t in tokens.iter() {
@@ -372,4 +420,240 @@ fn sub_be(a: &[u8], b: &[u8]) -> Vec<u8> {
         out[i] = d as u8;
     }
     out
+}
+
+/// Audit finding 3: `max_token_age` ends the cache entry too. Before the fix the entry lived
+/// until `exp` (capped by `cache_max_ttl`), so a token older than the policy kept validating.
+#[test]
+fn max_token_age_is_enforced_on_cache_hits() {
+    let (rsa, _) = keys();
+    let v = validator_with(|c| {
+        c.max_token_age = Some(2.0);
+        c.leeway = 0.0;
+    });
+    let now = unix_now();
+    let mut claims = claims_for("old-timer", "age-1");
+    claims["iat"] = json!(now - 1);
+    claims["nbf"] = json!(now - 1);
+    let t = rsa.token(&claims);
+    v.validate_local(&t).unwrap();
+    assert_eq!(v.validate_local(&t).unwrap().source(), Source::Cache);
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        v.validate_local(&t).unwrap_err().kind(),
+        ErrorKind::TokenTooOld,
+        "the cached result must not outlive iat + max_token_age"
+    );
+}
+
+/// Audit finding 8: without `token_type`, what is certainly not an access token is refused by
+/// default (RFC 8725 §3.11); a plain `typ: JWT` access token still passes.
+#[test]
+fn the_default_policy_refuses_id_and_logout_tokens() {
+    let (rsa, _) = keys();
+    let v = validator();
+    let base = claims_for("alice", "typ-1");
+    let header = |typ: Option<&str>| {
+        let mut h = json!({ "alg": "RS256", "kid": "rsa-a" });
+        if let Some(t) = typ {
+            h["typ"] = json!(t);
+        }
+        h
+    };
+    let with = |name: &str, value: serde_json::Value| {
+        let mut c = base.clone();
+        c[name] = value;
+        c
+    };
+    let refused = [
+        (
+            "typ logout+jwt",
+            rsa.token_with_header(&header(Some("logout+jwt")), &base),
+        ),
+        (
+            "typ secevent+jwt",
+            rsa.token_with_header(&header(Some("application/secevent+jwt")), &base),
+        ),
+        (
+            "typ id_token+jwt",
+            rsa.token_with_header(&header(Some("id_token+jwt")), &base),
+        ),
+        (
+            "ID token: nonce",
+            rsa.token_with_header(&header(None), &with("nonce", json!("n-0S6_WzA2Mj"))),
+        ),
+        (
+            "ID token: at_hash",
+            rsa.token_with_header(
+                &header(Some("JWT")),
+                &with("at_hash", json!("77QmUPtjPfzWtF2AnpK9RQ")),
+            ),
+        ),
+        (
+            "ID token: c_hash",
+            rsa.token_with_header(
+                &header(None),
+                &with("c_hash", json!("LDktKdoQak3Pk0cnXxCltA")),
+            ),
+        ),
+        (
+            "logout token: events",
+            rsa.token_with_header(
+                &header(None),
+                &with(
+                    "events",
+                    json!({"http://schemas.openid.net/event/backchannel-logout": {}}),
+                ),
+            ),
+        ),
+        (
+            "Keycloak ID token",
+            rsa.token_with_header(&header(Some("JWT")), &with("typ", json!("ID"))),
+        ),
+        (
+            "Keycloak refresh token",
+            rsa.token_with_header(&header(Some("JWT")), &with("typ", json!("Refresh"))),
+        ),
+    ];
+    for (what, token) in &refused {
+        assert_eq!(
+            v.validate_local(token).unwrap_err().kind(),
+            ErrorKind::TokenTypeMismatch,
+            "{what}"
+        );
+    }
+    for (what, token) in [
+        (
+            "typ JWT",
+            rsa.token_with_header(&header(Some("JWT")), &base),
+        ),
+        ("no typ", rsa.token_with_header(&header(None), &base)),
+        ("typ at+jwt", rsa.token(&base)),
+        (
+            "Keycloak access token",
+            rsa.token_with_header(&header(Some("JWT")), &with("typ", json!("Bearer"))),
+        ),
+    ] {
+        v.validate_local(&token)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+    // The option turns the rule off (for APIs that do accept ID tokens on purpose).
+    let lenient = validator_with(|c| c.access_tokens_only = false);
+    for (what, token) in &refused {
+        lenient
+            .validate_local(token)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
+}
+
+/// Audit finding 2: a key withdrawn from the JWKS stops validating at the refresh that drops
+/// it; before the fix its cached results were served for up to `cache_max_ttl`.
+#[test]
+fn a_withdrawn_key_takes_its_cached_results_with_it() {
+    use jwtgate_testkit::server::{Reply, TestServer};
+    let (rsa, ec) = keys();
+    let both = jwks(&[&rsa, &ec]);
+    let only_ec = jwks(&[&ec]);
+    let withdrawn = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w2 = withdrawn.clone();
+    let server = TestServer::start(move |_| {
+        if w2.load(std::sync::atomic::Ordering::SeqCst) {
+            Reply::json(&only_ec)
+        } else {
+            Reply::json(&both)
+        }
+    });
+    let v = Validator::new(Config {
+        issuer: ISSUER.into(),
+        audience: Some(Audience::One(AUDIENCE.into())),
+        jwks_uri: Some(server.url("/jwks")),
+        jwks_refresh_cooldown: 0.0,
+        ..Config::default()
+    })
+    .unwrap();
+    let by_rsa = rsa.token(&claims_for("alice", "w-1"));
+    let by_ec = ec.token(&claims_for("bob", "w-2"));
+    v.validate_blocking(&by_rsa).unwrap();
+    v.validate_blocking(&by_ec).unwrap();
+    assert_eq!(v.validate_local(&by_rsa).unwrap().source(), Source::Cache);
+    // The provider withdraws the RSA key; an unknown kid makes the validator refresh.
+    withdrawn.store(true, std::sync::atomic::Ordering::SeqCst);
+    let unknown = TestKey::rsa("rsa-b", "RS256", "new-kid").token(&claims_for("eve", "w-3"));
+    let _ = v.validate_blocking(&unknown);
+    assert_eq!(server.hits("/jwks"), 2);
+    assert_eq!(
+        v.validate_blocking(&by_rsa).unwrap_err().kind(),
+        ErrorKind::KeyNotFound,
+        "a result verified by a withdrawn key must not be served from the cache"
+    );
+    assert_eq!(
+        v.validate_local(&by_ec).unwrap().source(),
+        Source::Cache,
+        "results of keys still published stay cached"
+    );
+}
+
+/// Audit finding 12: a child forked while a half-open probe is in flight must send its own
+/// probe, not refuse every fetch forever (gunicorn `--preload`).
+#[cfg(unix)]
+#[test]
+#[allow(unsafe_code)]
+fn a_child_forked_during_a_breaker_probe_can_fetch() {
+    use jwtgate_testkit::server::{Reply, TestServer};
+    let (rsa, ec) = keys();
+    let doc = jwks(&[&rsa, &ec]);
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let server = TestServer::start(move |_| {
+        match c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            // Opens the breaker (threshold 1).
+            0 => Reply::status(500),
+            // The half-open probe: slow, so the fork happens while it is in flight.
+            1 => Reply::status(500).delayed(Duration::from_millis(1500)),
+            _ => Reply::json(&doc),
+        }
+    });
+    let v = Validator::new(Config {
+        issuer: ISSUER.into(),
+        audience: Some(Audience::One(AUDIENCE.into())),
+        jwks_uri: Some(server.url("/jwks")),
+        jwks_refresh_cooldown: 0.0,
+        fetch_retries: 0,
+        breaker_threshold: 1,
+        breaker_cooldown: 0.1,
+        ..Config::default()
+    })
+    .unwrap();
+    let token = rsa.token(&claims_for("p", "p"));
+    assert_eq!(
+        v.validate_blocking(&token).unwrap_err().kind(),
+        ErrorKind::JwksUnavailable
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    let prober = {
+        let (v, token) = (v.clone(), token.clone());
+        std::thread::spawn(move || v.validate_blocking(&token))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "probe in flight"
+    );
+    // SAFETY: the child only calls into jwtgate and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ok = v.validate_blocking(&token).is_ok();
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child could not fetch keys: status {status}"
+    );
+    let _ = prober.join();
 }

@@ -3,7 +3,11 @@
 //! - The key is a PRF of the token under a random per-validator key (`prf.rs`: keyed BLAKE3,
 //!   or HMAC-SHA256 where the CPU has SHA extensions): the raw token is never stored, and
 //!   nobody can aim collisions at an entry. We keep 128 bits: a collision needs ~2^64 entries.
-//! - An entry lives until `min(exp + leeway, now + cache_max_ttl)`; failures are never stored.
+//! - An entry lives until `min(exp + leeway, iat + max_token_age + leeway, now + cache_max_ttl)`
+//!   (`claims::TimeBounds::cache_until`); failures are never stored.
+//! - An entry is bound to the key that verified it: when a JWKS refresh withdraws that key, its
+//!   entries are purged ([`ResultCache::purge_keys`]). A compromised key is exactly the one a
+//!   provider withdraws; it must stop validating at the refresh, not `cache_max_ttl` later.
 //! - 64 shards, each behind its own `RwLock`: a hit takes one shared lock on one shard, so
 //!   there is no global lock on the hit path.
 //! - Bounded: a full shard first drops expired entries, then evicts oldest-first (FIFO).
@@ -19,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::RwLock;
 
+use crate::keys::KeyTag;
 use crate::validated::{Source, Validated};
 
 const SHARDS: usize = 64;
@@ -56,6 +61,8 @@ struct Entry {
     valid_until: f64,
     /// `nbf - leeway`, re-checked on every hit.
     not_before: Option<f64>,
+    /// The remote key that verified the token (`None`: static keys, HMAC, introspection).
+    key: Option<KeyTag>,
 }
 
 #[derive(Debug, Default)]
@@ -132,12 +139,14 @@ impl ResultCache {
 
     /// Stores a result computed when the epoch was `epoch`. `valid_until` is already capped by
     /// `exp`; here it is capped by `max_ttl` too.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn insert(
         &self,
         h: TokenHash,
         validated: Validated,
         valid_until: f64,
         not_before: Option<f64>,
+        key: Option<KeyTag>,
         now: f64,
         epoch: u64,
     ) {
@@ -161,6 +170,7 @@ impl ResultCache {
             validated,
             valid_until,
             not_before,
+            key,
         };
         if shard.map.insert(h, entry).is_none() {
             shard.order.push_back(h);
@@ -175,6 +185,25 @@ impl ResultCache {
             let mut shard = shard.0.write();
             let before = shard.map.len();
             shard.map.retain(|_, e| !revoked(&e.validated));
+            removed += before - shard.map.len();
+        }
+        removed
+    }
+
+    /// Removes every entry verified by one of `withdrawn` (after bumping the epoch, so that a
+    /// validation that used the old key set and finishes later cannot store its result).
+    pub(crate) fn purge_keys(&self, withdrawn: &[KeyTag]) -> usize {
+        if withdrawn.is_empty() {
+            return 0;
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard.0.write();
+            let before = shard.map.len();
+            shard
+                .map
+                .retain(|_, e| e.key.is_none_or(|k| !withdrawn.contains(&k)));
             removed += before - shard.map.len();
         }
         removed
@@ -229,7 +258,7 @@ mod tests {
         let c = ResultCache::new(100, 300.0);
         let h = c.hash("token");
         assert_ne!(h, c.hash("token2"));
-        c.insert(h, validated("a"), 110.0, None, 100.0, c.epoch());
+        c.insert(h, validated("a"), 110.0, None, None, 100.0, c.epoch());
         assert_eq!(c.get(h, 109.9).unwrap().source(), Source::Cache);
         assert!(c.get(h, 110.0).is_none());
     }
@@ -238,7 +267,15 @@ mod tests {
     fn max_ttl_caps_lifetime_and_nbf_is_rechecked() {
         let c = ResultCache::new(100, 5.0);
         let h = c.hash("t");
-        c.insert(h, validated("a"), 1000.0, Some(101.0), 100.0, c.epoch());
+        c.insert(
+            h,
+            validated("a"),
+            1000.0,
+            Some(101.0),
+            None,
+            100.0,
+            c.epoch(),
+        );
         assert!(c.get(h, 100.5).is_none(), "before nbf");
         assert!(c.get(h, 102.0).is_some());
         assert!(c.get(h, 105.0).is_none(), "past max_ttl");
@@ -252,6 +289,7 @@ mod tests {
                 c.hash(&format!("t{i}")),
                 validated("a"),
                 1000.0,
+                None,
                 None,
                 100.0,
                 c.epoch(),
@@ -267,9 +305,9 @@ mod tests {
         let c = ResultCache::new(100, 300.0);
         let epoch = c.epoch();
         let h = c.hash("x");
-        c.insert(h, validated("bob"), 1000.0, None, 100.0, epoch);
+        c.insert(h, validated("bob"), 1000.0, None, None, 100.0, epoch);
         assert_eq!(c.purge(|v| v.claims().subject() == Some("bob")), 1);
-        c.insert(h, validated("bob"), 1000.0, None, 100.0, epoch);
+        c.insert(h, validated("bob"), 1000.0, None, None, 100.0, epoch);
         assert!(
             c.get(h, 100.0).is_none(),
             "insert from before the revocation must not land"
@@ -277,10 +315,25 @@ mod tests {
     }
 
     #[test]
+    fn withdrawn_keys_take_their_entries_with_them() {
+        let c = ResultCache::new(100, 300.0);
+        let epoch = c.epoch();
+        let (old, kept) = (c.hash("by-old-key"), c.hash("by-kept-key"));
+        c.insert(old, validated("a"), 1000.0, None, Some(1), 100.0, epoch);
+        c.insert(kept, validated("b"), 1000.0, None, Some(2), 100.0, epoch);
+        assert_eq!(c.purge_keys(&[1]), 1);
+        assert!(c.get(old, 100.0).is_none());
+        assert!(c.get(kept, 100.0).is_some());
+        // A validation that verified with the old key before the purge cannot land after it.
+        c.insert(old, validated("a"), 1000.0, None, Some(1), 100.0, epoch);
+        assert!(c.get(old, 100.0).is_none());
+    }
+
+    #[test]
     fn disabled_cache_stores_nothing() {
         let c = ResultCache::new(0, 300.0);
         let h = c.hash("x");
-        c.insert(h, validated("a"), 1000.0, None, 100.0, c.epoch());
+        c.insert(h, validated("a"), 1000.0, None, None, 100.0, c.epoch());
         assert!(c.get(h, 100.0).is_none());
     }
 }

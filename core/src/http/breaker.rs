@@ -25,7 +25,11 @@ struct Inner {
     state: BreakerState,
     consecutive_failures: u32,
     open_until: Option<Instant>,
-    probe_in_flight: bool,
+    /// The pid of the process whose half-open probe is in flight. A probe belongs to the
+    /// process that sent it: a child forked while it was in flight (gunicorn `--preload`)
+    /// has no task that will ever report back, so there it is not in flight, and the child
+    /// sends its own probe instead of refusing every request forever.
+    probe_in_flight: Option<u32>,
     last_error: Option<String>,
 }
 
@@ -58,7 +62,7 @@ impl Breaker {
                 state: BreakerState::Closed,
                 consecutive_failures: 0,
                 open_until: None,
-                probe_in_flight: false,
+                probe_in_flight: None,
                 last_error: None,
             }),
             transitions: Counter::default(),
@@ -70,23 +74,26 @@ impl Breaker {
         if self.threshold == 0 {
             return Ok(());
         }
+        let pid = std::process::id();
         let mut inner = self.inner.lock();
         match inner.state {
             BreakerState::Closed => Ok(()),
             BreakerState::Open => {
                 if inner.open_until.is_some_and(|t| Instant::now() >= t) {
                     self.transition(&mut inner, BreakerState::HalfOpen);
-                    inner.probe_in_flight = true;
+                    inner.probe_in_flight = Some(pid);
                     Ok(())
                 } else {
                     Err("circuit open after repeated failures")
                 }
             }
-            BreakerState::HalfOpen if !inner.probe_in_flight => {
-                inner.probe_in_flight = true;
+            BreakerState::HalfOpen if inner.probe_in_flight == Some(pid) => {
+                Err("circuit half-open, a probe is in flight")
+            }
+            BreakerState::HalfOpen => {
+                inner.probe_in_flight = Some(pid);
                 Ok(())
             }
-            BreakerState::HalfOpen => Err("circuit half-open, a probe is in flight"),
         }
     }
 
@@ -103,7 +110,7 @@ impl Breaker {
     pub(crate) fn success(&self) {
         let mut inner = self.inner.lock();
         inner.consecutive_failures = 0;
-        inner.probe_in_flight = false;
+        inner.probe_in_flight = None;
         if inner.state != BreakerState::Closed {
             self.transition(&mut inner, BreakerState::Closed);
         }
@@ -115,7 +122,7 @@ impl Breaker {
         }
         let mut inner = self.inner.lock();
         inner.consecutive_failures = inner.consecutive_failures.saturating_add(1);
-        inner.probe_in_flight = false;
+        inner.probe_in_flight = None;
         let reopen = inner.state == BreakerState::HalfOpen;
         if reopen
             || (inner.state == BreakerState::Closed && inner.consecutive_failures >= self.threshold)
@@ -123,6 +130,13 @@ impl Breaker {
             inner.open_until = Some(Instant::now() + self.cooldown);
             self.transition(&mut inner, BreakerState::Open);
         }
+    }
+
+    /// An answer that says nothing about the endpoint's health (HTTP 429: the provider is
+    /// up and asks us to slow down). Counts as neither success nor failure, so one client's
+    /// throttling does not open the circuit for every token; a half-open probe is released.
+    pub(crate) fn neutral(&self) {
+        self.inner.lock().probe_in_flight = None;
     }
 
     pub(crate) fn note_error(&self, error: &str) {
@@ -189,6 +203,33 @@ mod tests {
         b.failure();
         assert_eq!(b.health().state, BreakerState::Open);
         assert!(b.allow().is_err());
+    }
+
+    #[test]
+    fn a_probe_of_another_process_is_not_in_flight_here() {
+        let b = Breaker::new("test", 1, Duration::from_millis(10));
+        b.allow().unwrap();
+        b.failure();
+        std::thread::sleep(Duration::from_millis(20));
+        b.allow().unwrap();
+        assert!(b.allow().is_err(), "our own probe is in flight");
+        // What a child forked during the probe sees: the probe's pid is not its own.
+        b.inner.lock().probe_in_flight = Some(std::process::id().wrapping_add(1));
+        assert!(b.allow().is_ok(), "the child sends its own probe");
+        b.success();
+        assert_eq!(b.health().state, BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_neutral_answer_releases_the_probe_and_counts_nothing() {
+        let b = Breaker::new("test", 1, Duration::from_millis(10));
+        b.allow().unwrap();
+        b.failure();
+        std::thread::sleep(Duration::from_millis(20));
+        b.allow().unwrap();
+        b.neutral();
+        assert_eq!(b.health().state, BreakerState::HalfOpen);
+        assert!(b.allow().is_ok(), "a new probe may go");
     }
 
     #[test]

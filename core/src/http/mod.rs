@@ -3,7 +3,9 @@
 //! - every attempt has a total timeout (connect, headers and body: `fetch_timeout`) and a body
 //!   size cap, so a hanging or hostile endpoint costs bounded time and memory;
 //! - connect errors, timeouts, 5xx and 429 are retried (`fetch_retries` times) with exponential
-//!   backoff and full jitter, honouring `Retry-After`, never past `fetch_deadline`;
+//!   backoff and full jitter, honouring `Retry-After`, never past `fetch_deadline`; a 429 that
+//!   outlasts the retries goes back to the caller (which honours its `Retry-After`) and counts
+//!   neither for nor against the breaker;
 //! - each endpoint has a circuit breaker: after `breaker_threshold` consecutive failures it
 //!   opens and calls fail fast for `breaker_cooldown`, then one probe decides.
 //!
@@ -33,6 +35,8 @@ pub(crate) struct Policy {
 pub(crate) struct Fetched {
     pub status: u16,
     pub body: Vec<u8>,
+    /// RFC 9110 §10.2.3 `Retry-After` (delay-seconds), e.g. on a 429.
+    pub retry_after: Option<Duration>,
     /// `Cache-Control: max-age` (RFC 9111 §5.2.2.1); `no-store`/`no-cache` count as zero.
     pub max_age: Option<Duration>,
 }
@@ -46,6 +50,10 @@ enum Attempt {
 /// Sends the request `make` builds, with retries, backoff and the endpoint's breaker.
 /// Returns the response for any status that is not worth retrying (the caller judges it),
 /// or why the endpoint could not be used.
+///
+/// HTTP 429 (RFC 6585 §4) is retried after its `Retry-After` when that fits the deadline;
+/// when it does not, the 429 is returned to the caller with its `Retry-After`. The provider
+/// is up and asks us to slow down: opening the breaker would fail every token for everyone.
 pub(crate) async fn send(
     make: impl Fn() -> reqwest::RequestBuilder,
     url: &reqwest::Url,
@@ -59,6 +67,7 @@ pub(crate) async fn send(
         .map_err(|open| format!("{}: {open}", redacted(url)))?;
     let deadline = Instant::now() + policy.deadline;
     let mut last_error = String::new();
+    let mut throttled: Option<Fetched> = None;
     for attempt in 0..=policy.retries {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
@@ -67,15 +76,17 @@ pub(crate) async fn send(
         let timeout = policy.timeout.min(remaining);
         let retry_after = match once(make(), url, timeout, max_bytes).await {
             Attempt::Answered(fetched, retry_after) => {
-                if !(fetched.status >= 500 || fetched.status == 429) {
+                if fetched.status < 500 && fetched.status != 429 {
                     breaker.success();
                     return Ok(fetched);
                 }
                 last_error = format!("{} answered HTTP {}", redacted(url), fetched.status);
+                throttled = (fetched.status == 429).then_some(fetched);
                 retry_after
             }
             Attempt::Failed(e) => {
                 last_error = e;
+                throttled = None;
                 None
             }
         };
@@ -91,6 +102,10 @@ pub(crate) async fn send(
         }
         stats.http_retries.inc();
         tokio::time::sleep(delay).await;
+    }
+    if let Some(fetched) = throttled {
+        breaker.neutral();
+        return Ok(fetched);
     }
     breaker.note_error(&last_error);
     breaker.failure();
@@ -153,6 +168,7 @@ async fn read(request: reqwest::RequestBuilder, url: &reqwest::Url, max_bytes: u
             status,
             body,
             max_age,
+            retry_after,
         },
         retry_after,
     )

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -22,6 +23,54 @@ use crate::stats::Stats;
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// Inactive answers remembered at most (only with `introspection_negative_ttl`).
 const MAX_NEGATIVE: usize = 10_000;
+/// A 429 without a usable `Retry-After` pauses new introspections this long.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Longest pause a provider's `Retry-After` can impose (a hostile or buggy value must not
+/// stop introspection for a day).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A token bucket holding one second's worth of calls (`introspection_rate_limit`): every
+/// distinct garbage opaque token would otherwise be one authenticated call to the provider,
+/// so unauthenticated clients could drive its load without bound.
+#[derive(Debug)]
+struct RateLimit {
+    per_second: f64,
+    tokens: f64,
+    last: Instant,
+    /// A provider's 429 `Retry-After`: no new call before this.
+    paused_until: Option<Instant>,
+}
+
+impl RateLimit {
+    fn new(per_second: f64) -> RateLimit {
+        RateLimit {
+            per_second,
+            tokens: per_second.max(1.0),
+            last: Instant::now(),
+            paused_until: None,
+        }
+    }
+
+    /// Takes one call's worth, or says why not.
+    fn take(&mut self, now: Instant) -> std::result::Result<(), &'static str> {
+        if self.paused_until.is_some_and(|t| now < t) {
+            return Err("the provider asked us to slow down (HTTP 429, Retry-After)");
+        }
+        if self.per_second <= 0.0 {
+            return Ok(());
+        }
+        let capacity = self.per_second.max(1.0);
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err("introspection_rate_limit reached")
+        }
+    }
+}
 
 type Outcome = Result<Arc<Map<String, Value>>>;
 
@@ -37,6 +86,7 @@ pub(crate) struct Introspector {
     breaker: Breaker,
     inflight: Mutex<HashMap<TokenHash, Inflight>>,
     negative: Mutex<HashMap<TokenHash, f64>>,
+    limit: Mutex<RateLimit>,
     stats: Arc<Stats>,
 }
 
@@ -65,6 +115,7 @@ impl Introspector {
         stats: Arc<Stats>,
     ) -> Introspector {
         Introspector {
+            limit: Mutex::new(RateLimit::new(settings.rate_limit)),
             settings,
             discovery,
             policy,
@@ -98,6 +149,14 @@ impl Introspector {
             match inflight.get(&hash).filter(|f| f.pid == pid) {
                 Some(f) => f.done.clone(),
                 None => {
+                    // Only a new request spends the budget: callers that join one do not.
+                    if let Err(why) = self.limit.lock().take(Instant::now()) {
+                        self.stats.introspection_throttled.inc();
+                        return Err(Error::new(
+                            ErrorKind::ProviderUnavailable,
+                            format!("introspection: {why}"),
+                        ));
+                    }
                     let (tx, rx) = watch::channel(None);
                     inflight.insert(
                         hash,
@@ -202,6 +261,19 @@ impl Introspector {
             self.stats.introspection_errors.inc();
             unavailable(e)
         })?;
+        if fetched.status == 429 {
+            // RFC 6585 §4: honour Retry-After (bounded) for every new token, then go on.
+            let pause = fetched
+                .retry_after
+                .unwrap_or(DEFAULT_RETRY_AFTER)
+                .min(MAX_RETRY_AFTER);
+            self.limit.lock().paused_until = Some(Instant::now() + pause);
+            self.stats.introspection_errors.inc();
+            return Err(unavailable(format!(
+                "the provider is rate limiting us (HTTP 429); pausing new introspections for {}s",
+                pause.as_secs_f64()
+            )));
+        }
         let result = judge(fetched.status, &fetched.body);
         match &result {
             Ok(_) => self.stats.introspection_active.inc(),

@@ -12,6 +12,8 @@
 //!   `jwks_ttl`. A refresh starts in the background at 80 % of it (no request waits for it).
 //! - Past the lifetime the keys are stale: still used for up to `jwks_max_stale` while fetches
 //!   fail, then `jwks_unavailable`.
+//! - A key that a refresh no longer lists is withdrawn: the results it verified leave the
+//!   result cache at once (`on_withdrawn`), not when their entries time out.
 //! - Nothing runs without traffic: refreshes are started by validations, so there is no timer
 //!   thread to survive `fork()`.
 
@@ -27,7 +29,7 @@ use crate::discovery::Discovery;
 use crate::error::{Error, ErrorKind};
 use crate::http::{self, Breaker, BreakerHealth, Policy};
 use crate::json;
-use crate::keys::{Algorithm, KeySet, import_jwks};
+use crate::keys::{Algorithm, KeySet, KeyTag, import_jwks};
 use crate::runtime;
 use crate::stats::{RefreshReason, Stats};
 
@@ -96,7 +98,11 @@ struct Inflight {
     done: watch::Receiver<bool>,
 }
 
+/// Told which keys a refresh withdrew (the validator purges their cached results).
+pub(crate) type OnWithdrawn = Box<dyn Fn(&[KeyTag]) + Send + Sync>;
+
 struct Inner {
+    on_withdrawn: OnWithdrawn,
     remote: Remote,
     issuer: String,
     algorithms: Vec<Algorithm>,
@@ -138,9 +144,15 @@ pub struct JwksHealth {
 }
 
 impl JwksCache {
-    pub(crate) fn new(remote: Remote, settings: &Settings, stats: Arc<Stats>) -> JwksCache {
+    pub(crate) fn new(
+        remote: Remote,
+        settings: &Settings,
+        stats: Arc<Stats>,
+        on_withdrawn: OnWithdrawn,
+    ) -> JwksCache {
         JwksCache {
             inner: Arc::new(Inner {
+                on_withdrawn,
                 remote,
                 issuer: settings.issuer.clone(),
                 policy: settings.http_policy(),
@@ -401,6 +413,11 @@ impl Inner {
             Ok((keys, ttl)) => {
                 self.stats.jwks_fetch_ok.inc();
                 let mut st = self.state.write();
+                let withdrawn: Vec<KeyTag> = st.keys.as_ref().map_or_else(Vec::new, |old| {
+                    old.tags()
+                        .filter(|tag| !keys.tags().any(|t| t == *tag))
+                        .collect()
+                });
                 st.fetching = None;
                 st.keys = Some(Arc::new(keys));
                 st.fetched_at = Some(now);
@@ -410,6 +427,10 @@ impl Inner {
                 drop(st);
                 // New keys may hold kids we refused a moment ago.
                 self.negative.lock().clear();
+                if !withdrawn.is_empty() {
+                    (self.on_withdrawn)(&withdrawn);
+                    tracing::info!(target: "jwtgate::jwks", issuer = %self.issuer, withdrawn = withdrawn.len(), "keys withdrawn from the JWKS: their cached results are dropped");
+                }
             }
             Err(e) => {
                 self.stats.jwks_fetch_failed.inc();

@@ -151,14 +151,56 @@ fn import_key(key: &Value, allowed: &[Algorithm]) -> Result<Option<VerifyKey>, S
         }
         Family::Okp => {
             let x = b64_member(jwk, "x")?;
-            if x.len() != 32 {
-                return Err("Ed25519 x must be 32 bytes (RFC 8037 §2)".into());
-            }
+            check_ed25519_point(&x)?;
             parsed_for(&candidates, &x)?
         }
         Family::Hmac => unreachable!("oct keys are refused above"),
     };
-    Ok(Some(VerifyKey { kid, verifiers }))
+    let tag = key_tag(jwk);
+    Ok(Some(VerifyKey {
+        kid,
+        tag,
+        verifiers,
+    }))
+}
+
+/// RFC 8032 §5.1.3 decoding, strictly: `x` must be the canonical encoding of a curve point
+/// (y < p, and no "negative zero" x), and the point must not have small order. With a
+/// small-order key, and the identity above all, a "signature" `R = identity, S = 0` verifies
+/// for any message without a private key ("Taming the many EdDSAs", Chalkias et al. 2020);
+/// aws-lc's verify does not refuse such keys, so import does, as the EC path refuses
+/// off-curve points.
+fn check_ed25519_point(x: &[u8]) -> Result<(), String> {
+    let bytes: [u8; 32] = x
+        .try_into()
+        .map_err(|_| "Ed25519 x must be 32 bytes (RFC 8037 §2)".to_string())?;
+    let compressed = curve25519_dalek::edwards::CompressedEdwardsY(bytes);
+    let point = compressed
+        .decompress()
+        .ok_or("Ed25519 x is not a point on the curve (RFC 8032 §5.1.3)")?;
+    // dalek reduces y mod p while decoding; re-encoding tells a non-canonical input apart.
+    if point.compress() != compressed {
+        return Err("Ed25519 x is not canonically encoded (RFC 8032 §5.1.3)".into());
+    }
+    if point.is_small_order() {
+        return Err("Ed25519 x is a small-order point: any signature would verify".into());
+    }
+    Ok(())
+}
+
+/// The key's identity for the result cache: its `kid` and public members, digested.
+fn key_tag(jwk: &Map<String, Value>) -> super::KeyTag {
+    let mut hasher = blake3::Hasher::new();
+    for name in ["kid", "kty", "crv", "n", "e", "x", "y", "alg"] {
+        let value = jwk.get(name).and_then(Value::as_str).unwrap_or("");
+        // Length-prefixed, so that no two member lists digest alike.
+        hasher.update(&(value.len() as u64).to_le_bytes());
+        hasher.update(value.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_bytes()[..8]);
+    u64::from_le_bytes(first)
 }
 
 fn rsa_verifiers(
@@ -285,4 +327,89 @@ fn has_roca_fingerprint(n: &[u8]) -> bool {
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     &bytes[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::signature::{ED25519, UnparsedPublicKey};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+
+    use super::*;
+
+    fn okp(x: &[u8]) -> Value {
+        serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": URL_SAFE_NO_PAD.encode(x) })
+    }
+
+    fn import(x: &[u8]) -> Result<Option<VerifyKey>, String> {
+        import_key(&okp(x), &[Algorithm::EdDSA])
+    }
+
+    /// The attack the check stops: with the identity as public key, `R = identity, S = 0`
+    /// verifies any message in aws-lc, so the key must never get that far.
+    #[test]
+    fn identity_key_forges_in_aws_lc_and_is_refused_at_import() {
+        let identity = EIGHT_TORSION[0].compress().to_bytes();
+        let mut forged = [0u8; 64];
+        forged[..32].copy_from_slice(&identity);
+        let raw = UnparsedPublicKey::new(&ED25519, identity);
+        assert!(
+            raw.verify(b"any message", &forged).is_ok(),
+            "aws-lc accepts the forgery: the import check is what stops it"
+        );
+        let e = import(&identity).unwrap_err();
+        assert!(e.contains("small-order"), "{e}");
+    }
+
+    #[test]
+    fn every_small_order_point_is_refused() {
+        for (i, p) in EIGHT_TORSION.iter().enumerate() {
+            let e = import(&p.compress().to_bytes()).unwrap_err();
+            assert!(e.contains("small-order"), "torsion point {i}: {e}");
+        }
+    }
+
+    #[test]
+    fn non_canonical_and_off_curve_encodings_are_refused() {
+        // y = p (≡ 0) and y = p + 1 (≡ 1, the identity): values ≥ p are never canonical.
+        let mut y_is_p = [0xffu8; 32];
+        y_is_p[0] = 0xed;
+        y_is_p[31] = 0x7f;
+        let mut y_is_p_plus_1 = y_is_p;
+        y_is_p_plus_1[0] = 0xee;
+        for x in [y_is_p, y_is_p_plus_1] {
+            assert!(import(&x).is_err(), "{x:02x?}");
+        }
+        // The identity with the sign bit set ("negative zero" x).
+        let mut negative_zero = EIGHT_TORSION[0].compress().to_bytes();
+        negative_zero[31] |= 0x80;
+        assert!(import(&negative_zero).is_err());
+        // About half of all y values have no x on the curve: find one.
+        let off_curve = (2u8..100)
+            .map(|y| {
+                let mut b = [0u8; 32];
+                b[0] = y;
+                b
+            })
+            .find(|b| {
+                curve25519_dalek::edwards::CompressedEdwardsY(*b)
+                    .decompress()
+                    .is_none()
+            })
+            .expect("an off-curve y below 100");
+        assert!(import(&off_curve).unwrap_err().contains("not a point"));
+    }
+
+    #[test]
+    fn a_real_key_still_imports() {
+        let x = ED25519_BASEPOINT_POINT.compress().to_bytes();
+        assert!(import(&x).unwrap().is_some());
+        // A mixed-order point (a real key plus a torsion component) is not small-order itself;
+        // the strict check refuses only what lets a signature verify without a private key.
+        let mixed = (ED25519_BASEPOINT_POINT + EIGHT_TORSION[1])
+            .compress()
+            .to_bytes();
+        assert!(import(&mixed).unwrap().is_some());
+    }
 }

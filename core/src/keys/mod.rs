@@ -15,9 +15,15 @@ use aws_lc_rs::signature::ParsedPublicKey;
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// Identifies one key by its `kid` and public material (a BLAKE3 digest): the same key in the
+/// next JWKS document has the same tag, a withdrawn or replaced one's tag disappears. Cached
+/// results remember the tag of the key that verified them (see `cache/mod.rs`).
+pub(crate) type KeyTag = u64;
+
 /// One public key, parsed once for every algorithm it may verify.
 pub(crate) struct VerifyKey {
     pub kid: Option<String>,
+    pub tag: KeyTag,
     /// The allowed algorithms this key may verify, each with its pre-parsed key (aws-lc binds a
     /// parsed RSA key to one padding/digest, so an RSA key without `alg` has up to six).
     verifiers: Vec<(Algorithm, ParsedPublicKey)>,
@@ -71,6 +77,11 @@ impl KeySet {
         self.by_kid.contains_key(kid)
     }
 
+    /// The tags of every key in the set.
+    pub(crate) fn tags(&self) -> impl Iterator<Item = KeyTag> + '_ {
+        self.keys.iter().map(|k| k.tag)
+    }
+
     pub(crate) fn kids(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().filter_map(|k| k.kid.as_deref())
     }
@@ -82,7 +93,11 @@ impl KeySet {
     ///   with `algorithm_not_allowed` (RFC 8725 §3.1: the key decides the algorithm).
     /// - Without a `kid`: only when exactly one key allows `alg`; we never try several keys
     ///   in turn (that would multiply the cost of a forged token).
-    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&ParsedPublicKey> {
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<(&ParsedPublicKey, KeyTag)> {
         match kid {
             Some(kid) => {
                 let Some(indexes) = self.by_kid.get(kid) else {
@@ -93,7 +108,7 @@ impl KeySet {
                 };
                 indexes
                     .iter()
-                    .find_map(|&i| self.keys[i].verifier(alg))
+                    .find_map(|&i| self.keys[i].verifier(alg).map(|v| (v, self.keys[i].tag)))
                     .ok_or_else(|| {
                         Error::new(
                             ErrorKind::AlgorithmNotAllowed,
@@ -104,7 +119,10 @@ impl KeySet {
                     })
             }
             None => {
-                let mut found = self.keys.iter().filter_map(|k| k.verifier(alg));
+                let mut found = self
+                    .keys
+                    .iter()
+                    .filter_map(|k| k.verifier(alg).map(|v| (v, k.tag)));
                 match (found.next(), found.next()) {
                     (Some(key), None) => Ok(key),
                     (None, _) => Err(Error::new(

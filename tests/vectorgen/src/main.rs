@@ -604,7 +604,8 @@ fn structure_suite(k: &Keys) -> Suite {
             "non-canonical trailing bits",
             "default",
             format!("{eh}.{}.{}", parts[1], parts[2]),
-            "unsupported_token",
+            // A JWS by its shape, so a malformed one: never an opaque token for introspection.
+            "malformed",
         );
     }
     s.err(
@@ -1136,6 +1137,190 @@ fn keys_suite(k: &Keys) -> Suite {
     s
 }
 
+/// Regressions for the security audit (issue #8): each case is one finding's token or key.
+fn audit_suite(k: &Keys) -> Suite {
+    let mut s = Suite::new(
+        "audit",
+        "Security-audit regressions: ID and logout tokens under the default policy (RFC 8725 §3.11), a non-canonical JWS never sent to introspection, small-order Ed25519 keys (RFC 8032 §5.1.3), bounded duplicate-member names.",
+    );
+    let c = claims();
+    // Finding 8: no token_type configured, as most deployments run.
+    s.config(
+        "no_token_type",
+        json!({ "issuer": ISSUER, "audience": AUDIENCE, "jwks": k.jwks() }),
+    );
+    s.config(
+        "no_token_type_lenient",
+        json!({ "issuer": ISSUER, "audience": AUDIENCE, "jwks": k.jwks(), "access_tokens_only": false }),
+    );
+    let typed = |typ: Option<&str>, claims: &Value| {
+        let mut h = json!({ "alg": "RS256", "kid": "rsa-a" });
+        if let Some(t) = typ {
+            h["typ"] = json!(t);
+        }
+        k.rsa_a.token_with_header(&h, claims)
+    };
+    s.ok(
+        "plain typ JWT access token",
+        "no_token_type",
+        typed(Some("JWT"), &c),
+        &c,
+    );
+    s.ok(
+        "access token without typ",
+        "no_token_type",
+        typed(None, &c),
+        &c,
+    );
+    let keycloak_access = with(c.clone(), "typ", json!("Bearer"));
+    s.ok(
+        "Keycloak access token (payload typ Bearer)",
+        "no_token_type",
+        typed(Some("JWT"), &keycloak_access),
+        &keycloak_access,
+    );
+    let id_token = with(c.clone(), "nonce", json!("n-0S6_WzA2Mj"));
+    let refused: Vec<(&str, String, Value)> = vec![
+        ("ID token (nonce)", typed(None, &id_token), id_token.clone()),
+        (
+            "ID token (at_hash)",
+            typed(
+                Some("JWT"),
+                &with(c.clone(), "at_hash", json!("77QmUPtjPfzWtF2AnpK9RQ")),
+            ),
+            with(c.clone(), "at_hash", json!("77QmUPtjPfzWtF2AnpK9RQ")),
+        ),
+        (
+            "ID token (c_hash)",
+            typed(
+                None,
+                &with(c.clone(), "c_hash", json!("LDktKdoQak3Pk0cnXxCltA")),
+            ),
+            with(c.clone(), "c_hash", json!("LDktKdoQak3Pk0cnXxCltA")),
+        ),
+        (
+            "logout token (events)",
+            typed(
+                Some("logout+jwt"),
+                &with(
+                    c.clone(),
+                    "events",
+                    json!({ "http://schemas.openid.net/event/backchannel-logout": {} }),
+                ),
+            ),
+            with(
+                c.clone(),
+                "events",
+                json!({ "http://schemas.openid.net/event/backchannel-logout": {} }),
+            ),
+        ),
+        ("typ logout+jwt", typed(Some("logout+jwt"), &c), c.clone()),
+        (
+            "typ application/secevent+jwt",
+            typed(Some("application/secevent+jwt"), &c),
+            c.clone(),
+        ),
+        (
+            "typ id_token+jwt",
+            typed(Some("id_token+jwt"), &c),
+            c.clone(),
+        ),
+        (
+            "Keycloak ID token (payload typ ID)",
+            typed(Some("JWT"), &with(c.clone(), "typ", json!("ID"))),
+            with(c.clone(), "typ", json!("ID")),
+        ),
+        (
+            "Keycloak refresh token (payload typ Refresh)",
+            typed(Some("JWT"), &with(c.clone(), "typ", json!("Refresh"))),
+            with(c.clone(), "typ", json!("Refresh")),
+        ),
+    ];
+    for (what, token, claims) in refused {
+        s.err(what, "no_token_type", token.clone(), "token_type_mismatch");
+        s.ok(
+            &format!("{what}, accepted with access_tokens_only false"),
+            "no_token_type_lenient",
+            token,
+            &claims,
+        );
+    }
+    // Finding 9: with introspection configured (at a port where nothing listens), a JWS with a
+    // non-canonical header is malformed, not an opaque token for the provider.
+    s.config(
+        "introspecting",
+        json!({ "issuer": ISSUER, "audience": AUDIENCE, "jwks": k.jwks(),
+                "client_id": "api", "client_secret": "secret",
+                "introspection_endpoint": "http://127.0.0.1:9/introspect",
+                "fetch_retries": 0, "fetch_timeout": 0.5, "fetch_deadline": 0.5 }),
+    );
+    let payload = b64(c.to_string());
+    for (what, header) in [
+        ("alg none header with trailing bits", "eyJhbGciOiJub25lIn1"),
+        ("alg none header with padding", "eyJhbGciOiJub25lIn0="),
+    ] {
+        s.err(
+            what,
+            "introspecting",
+            format!("{header}.{payload}.c2ln"),
+            "malformed",
+        );
+    }
+    // Finding 4: small-order and non-canonical Ed25519 public keys are refused at import; with
+    // any of them, R = identity, S = 0 would verify every message.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut order_two = [0xffu8; 32]; // y = p - 1: the point (0, -1)
+    order_two[0] = 0xec;
+    order_two[31] = 0x7f;
+    let order_four = [0u8; 32]; // y = 0: (±sqrt(-1), 0)
+    let mut order_four_neg = order_four;
+    order_four_neg[31] = 0x80;
+    let mut y_is_p = [0xffu8; 32]; // y = p: a non-canonical 0
+    y_is_p[0] = 0xed;
+    y_is_p[31] = 0x7f;
+    let forged_input = format!(
+        "{}.{}",
+        b64(json!({ "alg": "EdDSA", "kid": "ed-small", "typ": "at+jwt" }).to_string()),
+        b64(c.to_string())
+    );
+    let mut forged_sig = [0u8; 64];
+    forged_sig[0] = 1; // R = the identity's encoding, S = 0
+    let forged = format!("{forged_input}.{}", b64(forged_sig));
+    for (i, (what, x)) in [
+        ("Ed25519 identity point as the key", identity),
+        ("Ed25519 point of order 2", order_two),
+        ("Ed25519 point of order 4", order_four),
+        ("Ed25519 point of order 4, sign bit set", order_four_neg),
+        ("Ed25519 y = p (non-canonical)", y_is_p),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("small_order_{i}");
+        s.config(
+            &name,
+            json!({ "issuer": ISSUER, "audience": AUDIENCE, "token_type": "at+jwt",
+                    "jwks": { "keys": [{ "kty": "OKP", "crv": "Ed25519", "kid": "ed-small", "x": b64(x) }] } }),
+        );
+        s.err(what, &name, forged.clone(), "config");
+    }
+    // Finding 7: a duplicate member with a 5,000-character name is malformed (and its message,
+    // checked by each face's own suite, quotes at most 32 bytes of it).
+    let long = "n".repeat(5000);
+    s.err(
+        "duplicate header member with a 5,000-character name",
+        "default",
+        k.rsa_a.raw_token(
+            &format!(r#"{{"alg":"RS256","kid":"rsa-a","typ":"at+jwt","{long}":1,"{long}":2}}"#),
+            &c.to_string(),
+        ),
+        "malformed",
+    );
+    s.config("default", base_config(k));
+    s
+}
+
 fn jwtgate_testkit_decode(part: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -1195,6 +1380,7 @@ fn main() {
         signature_suite(&keys),
         claims_suite(&keys),
         keys_suite(&keys),
+        audit_suite(&keys),
     ];
     let count = suites.len();
     let mut stale = Vec::new();
