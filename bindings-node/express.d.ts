@@ -40,7 +40,9 @@ export type JwtAuthValidatorOptions = ValidatorOptions & {
 /**
  * Validates `Authorization: Bearer <token>` and sets `req.auth`. Errors: 401 with
  * `WWW-Authenticate: Bearer` (no token) or `Bearer error="invalid_token", ...`, 503 when keys or
- * the provider cannot be reached.
+ * the provider cannot be reached. The error passed to `next` keeps its full message (for your
+ * logs); answer clients with `err.clientDescription ?? err.message` (CWE-209: a provider error's
+ * message names its URL and the OS error).
  */
 export function jwtAuth(options: JwtAuthOptions | JwtAuthValidatorOptions): Middleware
 

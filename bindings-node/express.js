@@ -4,6 +4,11 @@
 // Conventions of express-oauth2-jwt-bearer / express-jwt: `req.auth = { payload, header, token }`
 // on success; on failure `next(err)` with an error that carries `status` and the RFC 6750
 // `WWW-Authenticate` header in `headers` (Express's default error handler sends both).
+//
+// What reaches the client (CWE-209): the message of a token fault is about the token and is
+// safe to return; the message of a provider, config or internal error names the provider's URL,
+// the OS error or a credentials hint, so the challenge and `expose` use the kind's fixed
+// `clientDescription` instead. The error passed to `next` keeps its full message for your logs.
 
 const jwtgate = require('./index.js')
 
@@ -35,14 +40,17 @@ function asHttpError(err, token, requiredScopes) {
     // RFC 6750 §3.1 error codes, as the FastAPI and Go faces answer them.
     const code = { 400: 'invalid_request', 401: 'invalid_token', 403: 'insufficient_scope' }[err.status]
     // Core messages never contain the token; checked anyway, because this goes to the client.
-    const description = token && err.message.includes(token) ? err.kind : err.message
+    // Kinds whose message is for operators only answer with their fixed description.
+    const description = err.clientDescription ?? (token && err.message.includes(token) ? err.kind : err.message)
     challenge = `Bearer error="${code}", error_description="${quotable(description, 200)}"`
     if (code === 'insufficient_scope' && requiredScopes) {
       challenge += `, scope="${quotable(requiredScopes.join(' '), 1000)}"`
     }
   }
   err.statusCode = err.status
-  err.expose = err.status < 500 // http-errors convention: the message is safe to show
+  // http-errors convention: whether the message is safe to show. Never for a kind with a
+  // clientDescription (show that instead), nor for a 5xx.
+  err.expose = err.clientDescription === null && err.status < 500
   err.headers = challenge ? { 'WWW-Authenticate': challenge } : {}
   return err
 }

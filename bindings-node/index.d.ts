@@ -26,6 +26,13 @@ export interface ValidatorOptions {
   leeway?: number
   /** Required `typ` header as a media type, e.g. `at+jwt` (RFC 9068). Default: not checked. */
   tokenType?: string
+  /**
+   * Without `tokenType`, refuse what is certainly not an access token (RFC 8725 §3.11): a `typ`
+   * of another JWT profile (`logout+jwt`, `id_token+jwt`, ...), ID-token or event claims
+   * (`nonce`, `at_hash`, `c_hash`, `events`), a Keycloak payload `typ` other than `Bearer`.
+   * Such tokens fail with kind `token_type_mismatch`. Default `true`.
+   */
+  accessTokensOnly?: boolean
   /** `exp` must be present. Default `true`. */
   requireExp?: boolean
   /** Claims that must be present (besides `iss`, `aud`, `exp`). */
@@ -40,12 +47,15 @@ export interface ValidatorOptions {
   cacheMaxTtl?: number
   /** JWKS lifetime without `Cache-Control: max-age`. Default 600. */
   jwksTtl?: number
-  /** `max-age` is clamped to `[jwksMinTtl, jwksMaxTtl]`. Defaults 60 and 86400. */
+  /**
+   * `max-age` is clamped to `[jwksMinTtl, jwksMaxTtl]`. Defaults 60 and 3600: a key the provider
+   * withdraws stops validating within an hour.
+   */
   jwksMinTtl?: number
   jwksMaxTtl?: number
   /** Least time between two JWKS fetches. Default 30. */
   jwksRefreshCooldown?: number
-  /** How long stale keys keep serving while the provider is down. Default 86400. */
+  /** How long stale keys keep serving while the provider is down. Default 21600 (6 h). */
   jwksMaxStale?: number
   /** One HTTP attempt: connect, headers and body. Default 5. */
   fetchTimeout?: number
@@ -64,6 +74,11 @@ export interface ValidatorOptions {
   introspectionCacheTtl?: number
   /** How long `active: false` is remembered. Default 0 (off). */
   introspectionNegativeTtl?: number
+  /**
+   * Introspection calls per second this validator may make; beyond it a new opaque token fails
+   * fast with `provider_unavailable` (cached ones keep validating). Default 100; 0 = unlimited.
+   */
+  introspectionRateLimit?: number
   /** Retries after a connect error, timeout, 5xx or 429. Default 2. */
   fetchRetries?: number
   /** First retry backoff, doubled each retry. Default 0.1. */
@@ -102,13 +117,13 @@ export interface JoseHeader {
 }
 
 export interface RevokeSpec {
-  /** Revoke the token with this `jti`... */
+  /** Revoke the token with this `jti` (not empty)... */
   jti?: string
-  /** ...until this time (Date or Unix seconds; default: for the life of the validator). */
+  /** ...until this time (Date or Unix seconds, in the future; default: for the life of the validator). */
   until?: Date | number
-  /** Revoke every token of this subject... */
+  /** Revoke every token of this subject (not empty)... */
   sub?: string
-  /** ...issued at or before this time (Date or Unix seconds; default: now). */
+  /** ...issued at or before this time (Date or Unix seconds, not in the future; default: now). */
   issuedBefore?: Date | number
 }
 
@@ -129,6 +144,17 @@ export interface Stats {
   jwksRefreshes: Record<string, number>
   staleServed: number
   unknownKidFastFailures: number
+  /** Introspection calls made, and their answers. */
+  introspectionRequests: number
+  introspectionActive: number
+  introspectionInactive: number
+  introspectionErrors: number
+  /** Opaque tokens answered from the result cache or the negative cache. */
+  introspectionCacheHits: number
+  /** New opaque tokens refused without a call: `introspectionRateLimit`, or a 429's `Retry-After`. */
+  introspectionThrottled: number
+  httpRetries: number
+  breakerTransitions: number
   [counter: string]: number | Record<string, number>
 }
 
@@ -160,8 +186,9 @@ export class Validator {
   /** @throws {ConfigError} when an option is invalid (the message names it) */
   constructor(options: ValidatorOptions)
   /**
-   * Validates, fetching keys when needed (off the main thread). Never blocks the event loop;
-   * a cache hit resolves without a thread hop.
+   * Validates, fetching keys or introspecting when needed. Never blocks the event loop nor a
+   * libuv pool thread (the network runs on the engine's own runtime); a cache hit resolves
+   * without a thread hop.
    */
   validate<T extends Claims = Claims>(token: string): Promise<Readonly<T>>
   /**
@@ -173,7 +200,13 @@ export class Validator {
   validateSync<T extends Claims = Claims>(token: string): Readonly<T>
   /** Loads remote keys now (start-up). Static and HMAC validators are always ready. */
   ready(): Promise<void>
-  /** @returns how many cached results were dropped */
+  /**
+   * @returns how many cached results were dropped
+   * @throws {ConfigError} for an empty id, a time that is not finite (NaN, an invalid Date), an
+   *   `until` already past, an `issuedBefore` that is negative or in the future: a revocation
+   *   never fails open
+   * @throws {TypeError} for arguments of the wrong type
+   */
   revoke(spec: RevokeSpec): number
   stats(): Stats
   /** Prometheus text exposition format. */
@@ -212,6 +245,13 @@ export type ErrorKind =
 export class JwtGateError extends Error {
   /** Stable snake_case name, e.g. `expired`. */
   readonly kind: ErrorKind
+  /**
+   * What an HTTP answer may tell the client in place of `message`, or `null` when the message
+   * is about the token and safe to return. Set for provider, config and internal errors, whose
+   * messages name the provider's URL, the OS error or a credentials hint (CWE-209): log
+   * `message`, answer `clientDescription ?? message`.
+   */
+  readonly clientDescription: string | null
   /** Stable numeric code, e.g. 1200 (never reused). */
   readonly code: number
   /** The HTTP status to answer with: 401, 403, 503 or 500. */
@@ -220,7 +260,7 @@ export class JwtGateError extends Error {
   statusCode?: number
   /** Set by jwtgate/express: `WWW-Authenticate` (RFC 6750 §3) for 401 and 403. */
   headers?: Record<string, string>
-  /** Set by jwtgate/express: whether the message may be shown to the client. */
+  /** Set by jwtgate/express: whether `message` may be shown to the client (never when `clientDescription` is set). */
   expose?: boolean
   constructor(message: string, kind: ErrorKind, code: number, status: number)
 }
@@ -241,6 +281,8 @@ export interface ErrorKindInfo {
   readonly kind: ErrorKind
   readonly code: number
   readonly status: number
+  /** What a client is told in place of the message; `null` for token faults. */
+  readonly clientDescription: string | null
 }
 /** Every core error kind, in code order. */
 export const errorKinds: readonly ErrorKindInfo[]

@@ -25,6 +25,18 @@ class JwtGateError extends Error {
     this.code = code
     this.status = status
   }
+
+  /**
+   * What an HTTP answer may tell the client in place of `message`, or `null` when the message is
+   * about the token and safe to return. Provider, configuration and internal errors have one:
+   * their messages name the provider's URLs, OS errors or credentials hints (CWE-209), which
+   * belong in your logs, not in a response.
+   * @returns {string | null}
+   */
+  get clientDescription() {
+    const row = KIND_BY_NAME.get(this.kind)
+    return row === undefined ? INTERNAL.clientDescription : row.clientDescription
+  }
 }
 /** The token is bad (RFC 6750 `invalid_token`, 401): every code in 1000-1399. */
 class InvalidTokenError extends JwtGateError {}
@@ -54,10 +66,11 @@ function classOf(info) {
   return JwtGateError
 }
 
-const KINDS = new Map() // code -> { kind, code, status, Class }
+const KINDS = new Map() // code -> { kind, code, status, clientDescription, Class }
 const KIND_BY_NAME = new Map()
 for (const info of native.errorKinds()) {
-  const row = Object.freeze({ kind: info.kind, code: info.code, status: info.status, Class: classOf(info) })
+  const clientDescription = info.clientDescription ?? null
+  const row = Object.freeze({ kind: info.kind, code: info.code, status: info.status, clientDescription, Class: classOf(info) })
   KINDS.set(info.code, row)
   KIND_BY_NAME.set(info.kind, row)
 }
@@ -69,14 +82,32 @@ function errorFromCode(code, message) {
   return new row.Class(message, row.kind, row.code, row.status)
 }
 
+// The addon's slow-path promises resolve with an outcome, errors included; they reject only when
+// the engine dropped a validation without a result (a bug), which becomes kind `internal`.
+function asInternal(e) {
+  throw errorOfKind('internal', String(e && e.message))
+}
+
 /** Builds the error for a kind by name (used by jwtgate/express for policy failures). */
 function errorOfKind(kind, message) {
   const row = KIND_BY_NAME.get(kind) || INTERNAL
   return new row.Class(message, row.kind, row.code, row.status)
 }
 
-/** Every error kind: `{ kind, code, status }`, in code order. */
-const errorKinds = Object.freeze([...KINDS.values()].map((r) => Object.freeze({ kind: r.kind, code: r.code, status: r.status })))
+/** Every error kind: `{ kind, code, status, clientDescription }`, in code order. */
+const errorKinds = Object.freeze(
+  [...KINDS.values()].map((r) => Object.freeze({ kind: r.kind, code: r.code, status: r.status, clientDescription: r.clientDescription })),
+)
+
+/**
+ * The error the addon threw from a call that is not hot (construction, revocation): it carries
+ * the kind name as `code`. Config messages name options the JS way.
+ */
+function fromNativeThrow(e) {
+  const row = KIND_BY_NAME.get(e && e.code) || INTERNAL
+  const message = String(e && e.message)
+  return new row.Class(row.kind === 'config' ? optionNamesInCamelCase(message) : message, row.kind, row.code, row.status)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Options: camelCase in JS, snake_case in the core. The mapping is generic so that options the
@@ -212,10 +243,12 @@ function checkToken(token) {
   }
 }
 
+// The type is checked here; the value (NaN, an invalid Date, a time in the past...) by the core,
+// which refuses meaningless times with a ConfigError rather than revoking nothing.
 function seconds(name, value) {
   if (value === undefined || value === null) return undefined
   if (value instanceof Date) return value.getTime() / 1000
-  if (typeof value === 'number' && Number.isFinite(value)) return value
+  if (typeof value === 'number') return value
   throw new TypeError(`${name} must be a Date or a number of Unix seconds`)
 }
 
@@ -242,10 +275,7 @@ class Validator {
     try {
       this.#native = new native.NativeValidator(json)
     } catch (e) {
-      // The addon throws with the kind name as `code` (only here: construction is not hot).
-      const row = KIND_BY_NAME.get(e.code) || INTERNAL
-      const message = row.kind === 'config' ? optionNamesInCamelCase(e.message) : e.message
-      throw new row.Class(message, row.kind, row.code, row.status)
+      throw fromNativeThrow(e)
     }
     // Without the core's result cache every call is a fresh validation with a fresh id: a memo
     // would only ever miss.
@@ -291,27 +321,36 @@ class Validator {
   ready() {
     return this.#native.readyAsync().then((outcome) => {
       if (outcome.code !== undefined && outcome.code !== null) throw errorFromCode(outcome.code, outcome.message)
-    })
+    }, asInternal)
   }
 
   /**
    * Revokes tokens: by `jti` (until `until`, default for the life of the validator) and/or
    * every token of `sub` issued at or before `issuedBefore` (default now).
+   *
+   * A revocation never fails open: an empty id, a time that is not finite (NaN, an invalid
+   * Date), an `until` already past, an `issuedBefore` that is negative or in the future throw a
+   * ConfigError instead of returning as if something was revoked. With both `jti` and `sub`,
+   * the `jti` revocation is applied first and stays applied if the `sub` one is refused.
    * @returns {number} how many cached results were dropped
    */
   revoke(spec) {
     if (!isPlainObject(spec)) throw new TypeError('revoke() takes { jti?, sub?, issuedBefore?, until? }')
     const { jti, sub, issuedBefore, until } = spec
     if (jti === undefined && sub === undefined) throw new TypeError('revoke() needs jti or sub')
-    if (jti !== undefined && (typeof jti !== 'string' || jti === '')) throw new TypeError('jti must be a non-empty string')
-    if (sub !== undefined && (typeof sub !== 'string' || sub === '')) throw new TypeError('sub must be a non-empty string')
+    if (jti !== undefined && typeof jti !== 'string') throw new TypeError('jti must be a string')
+    if (sub !== undefined && typeof sub !== 'string') throw new TypeError('sub must be a string')
     if (until !== undefined && jti === undefined) throw new TypeError('until applies to jti')
     if (issuedBefore !== undefined && sub === undefined) throw new TypeError('issuedBefore applies to sub')
     const untilSecs = seconds('until', until)
     const beforeSecs = seconds('issuedBefore', issuedBefore)
     let removed = 0
-    if (jti !== undefined) removed += this.#native.revokeJti(jti, untilSecs)
-    if (sub !== undefined) removed += this.#native.revokeSubject(sub, beforeSecs)
+    try {
+      if (jti !== undefined) removed += this.#native.revokeJti(jti, untilSecs)
+      if (sub !== undefined) removed += this.#native.revokeSubject(sub, beforeSecs)
+    } catch (e) {
+      throw fromNativeThrow(e)
+    }
     return removed
   }
 
@@ -354,12 +393,13 @@ class Validator {
     return entry
   }
 
-  // Internal: the slow path (keys must be fetched) on the libuv pool; rejects with the error.
+  // Internal: the slow path (keys must be fetched, or the token introspected) on the core's
+  // runtime; no libuv pool thread waits for it. Rejects with the error.
   [kEntryAsync](token) {
     return this.#native.validateAsync(token).then((outcome) => {
       if (outcome.claims === undefined || outcome.claims === null) throw errorFromCode(outcome.code, outcome.message)
       return this.#remember(outcome.id, () => outcome.claims)
-    })
+    }, asInternal)
   }
 }
 

@@ -32,6 +32,12 @@ type Config struct {
 	Leeway *float64 `json:"leeway,omitempty"`
 	// TokenType is the required "typ" header, e.g. "at+jwt" (RFC 9068).
 	TokenType string `json:"token_type,omitempty"`
+	// AccessTokensOnly: without TokenType, refuse what is certainly not an access token
+	// (RFC 8725 §3.11) as token_type_mismatch: a "typ" of another JWT profile (logout+jwt,
+	// secevent+jwt, id_token+jwt, ...), ID-token or event claims (nonce, at_hash, c_hash,
+	// events), a Keycloak payload "typ" of ID, Refresh, Offline or Logout. A plain "typ: JWT"
+	// access token passes. Default true; Bool(false) turns it off.
+	AccessTokensOnly *bool `json:"access_tokens_only,omitempty"`
 	// RequireExp: "exp" must be present. Default true.
 	RequireExp *bool `json:"require_exp,omitempty"`
 	// RequiredClaims must be present besides iss, exp and aud.
@@ -46,13 +52,14 @@ type Config struct {
 	CacheMaxTTL *float64 `json:"cache_max_ttl,omitempty"`
 	// JWKSTTL: key set lifetime without Cache-Control max-age, in seconds. Default 600.
 	JWKSTTL *float64 `json:"jwks_ttl,omitempty"`
-	// JWKSMinTTL and JWKSMaxTTL clamp max-age, in seconds. Defaults 60 and 86400.
+	// JWKSMinTTL and JWKSMaxTTL clamp max-age, in seconds. Defaults 60 and 3600: a key the
+	// provider withdraws stops validating within an hour, whatever its max-age says.
 	JWKSMinTTL *float64 `json:"jwks_min_ttl,omitempty"`
 	JWKSMaxTTL *float64 `json:"jwks_max_ttl,omitempty"`
 	// JWKSRefreshCooldown: least time between two key set fetches, in seconds. Default 30.
 	JWKSRefreshCooldown *float64 `json:"jwks_refresh_cooldown,omitempty"`
 	// JWKSMaxStale: how long expired keys are still used while the provider is down, in
-	// seconds. Default 86400.
+	// seconds. Default 21600 (6 h).
 	JWKSMaxStale *float64 `json:"jwks_max_stale,omitempty"`
 	// FetchTimeout: total time for one HTTP fetch, in seconds. Default 5.
 	FetchTimeout *float64 `json:"fetch_timeout,omitempty"`
@@ -71,6 +78,10 @@ type Config struct {
 	// IntrospectionCacheTTL and IntrospectionNegativeTTL, in seconds.
 	IntrospectionCacheTTL    *float64 `json:"introspection_cache_ttl,omitempty"`
 	IntrospectionNegativeTTL *float64 `json:"introspection_negative_ttl,omitempty"`
+	// IntrospectionRateLimit: introspection calls per second this validator may make;
+	// beyond it a new opaque token fails fast with provider_unavailable (503) while cached
+	// results keep validating. Default 100; Float(0) means unlimited.
+	IntrospectionRateLimit *float64 `json:"introspection_rate_limit,omitempty"`
 	// FetchRetries, FetchRetryBackoff (seconds) and FetchDeadline (seconds, all retries).
 	FetchRetries      *int     `json:"fetch_retries,omitempty"`
 	FetchRetryBackoff *float64 `json:"fetch_retry_backoff,omitempty"`
@@ -120,6 +131,10 @@ func Bool(b bool) *bool { return &b }
 // Int returns a pointer to n, for the optional fields of Config.
 func Int(n int) *int { return &n }
 
+// Float returns a pointer to f, for the optional numeric fields of Config that are not
+// durations (IntrospectionRateLimit).
+func Float(f float64) *float64 { return &f }
+
 // Seconds returns d in seconds, for the duration fields of Config.
 func Seconds(d time.Duration) *float64 {
 	s := d.Seconds()
@@ -141,6 +156,16 @@ type Stats struct {
 	JWKSRefreshes          map[string]uint64 `json:"jwks_refreshes"`
 	StaleServed            uint64            `json:"stale_served"`
 	UnknownKidFastFailures uint64            `json:"unknown_kid_fast_failures"`
+	IntrospectionRequests  uint64            `json:"introspection_requests"`
+	IntrospectionActive    uint64            `json:"introspection_active"`
+	IntrospectionInactive  uint64            `json:"introspection_inactive"`
+	IntrospectionErrors    uint64            `json:"introspection_errors"`
+	IntrospectionCacheHits uint64            `json:"introspection_cache_hits"`
+	// IntrospectionThrottled: new opaque tokens refused without a request, beyond
+	// IntrospectionRateLimit or while the provider's Retry-After (HTTP 429) runs.
+	IntrospectionThrottled uint64 `json:"introspection_throttled"`
+	HTTPRetries            uint64 `json:"http_retries"`
+	BreakerTransitions     uint64 `json:"breaker_transitions"`
 	// Extra holds counters this version of the Go package does not name yet.
 	Extra map[string]json.RawMessage `json:"-"`
 }

@@ -413,35 +413,62 @@ func (v *Validator) Health() (Health, error) {
 	return h, err
 }
 
+// unixSeconds is t for the C ABI, where exactly 0 means "no time given": the zero
+// time.Time becomes 0, every other time its Unix seconds, which the engine checks (a time
+// that makes no sense for the call is a config error, never read as "none": audit finding
+// 5). Seconds and nanoseconds are converted apart, so that no time overflows (UnixNano
+// does outside 1678-2262), and the one instant that would come out as 0, the Unix epoch,
+// is sent as the smallest positive number instead: it is not "none".
 func unixSeconds(t time.Time) C.double {
 	if t.IsZero() {
 		return 0
 	}
-	return C.double(float64(t.UnixNano()) / 1e9)
+	s := float64(t.Unix()) + float64(t.Nanosecond())/1e9
+	if s == 0 {
+		s = math.SmallestNonzeroFloat64
+	}
+	return C.double(s)
 }
 
-// RevokeJTI revokes the token with this jti until the given time (the zero time: for the
-// life of the validator). Cached results for it are dropped at once; the count is returned.
+// RevokeJTI revokes the token with this jti until the given time, usually its expiry (the
+// zero time: for the life of the validator). Cached results for it are dropped at once; the
+// count is returned.
+//
+// An empty jti, or an until that is not in the future, revokes nothing and returns an
+// *Error matching ErrConfig whose message names the argument: revocation never fails open.
 func (v *Validator) RevokeJTI(jti string, until time.Time) (int, error) {
 	var removed C.size_t
 	err := v.withPtr(func(p *C.jwtgate_validator) error {
 		ptr, n := bytesOf(jti)
-		r := C.jwtgate_revoke_jti(p, ptr, n, unixSeconds(until), &removed)
+		var cerr *C.jwtgate_error
+		r := C.jwtgate_revoke_jti(p, ptr, n, unixSeconds(until), &removed, &cerr)
 		runtime.KeepAlive(jti)
-		return resultError(r)
+		if r != C.JWTGATE_OK {
+			return takeError(cerr)
+		}
+		return nil
 	})
 	return int(removed), err
 }
 
 // RevokeSubject revokes every token of sub issued at or before issuedBefore (the zero
-// time: now). Cached results for them are dropped at once; the count is returned.
+// time: now); tokens without "iat" are revoked too. Cached results for them are dropped at
+// once; the count is returned.
+//
+// An empty sub, or an issuedBefore before the Unix epoch or in the future (beyond the
+// leeway: that would ban tokens not issued yet), revokes nothing and returns an *Error
+// matching ErrConfig whose message names the argument.
 func (v *Validator) RevokeSubject(sub string, issuedBefore time.Time) (int, error) {
 	var removed C.size_t
 	err := v.withPtr(func(p *C.jwtgate_validator) error {
 		ptr, n := bytesOf(sub)
-		r := C.jwtgate_revoke_subject(p, ptr, n, unixSeconds(issuedBefore), &removed)
+		var cerr *C.jwtgate_error
+		r := C.jwtgate_revoke_subject(p, ptr, n, unixSeconds(issuedBefore), &removed, &cerr)
 		runtime.KeepAlive(sub)
-		return resultError(r)
+		if r != C.JWTGATE_OK {
+			return takeError(cerr)
+		}
+		return nil
 	})
 	return int(removed), err
 }

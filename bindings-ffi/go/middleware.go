@@ -17,7 +17,8 @@ type MiddlewareOptions struct {
 	// Realm, when set, is sent in every WWW-Authenticate challenge.
 	Realm string
 	// OnError, when set, is called for every refused request before the response is
-	// written (for logging; the error never contains the token).
+	// written, for logging: the error never contains the token, and it is the only place
+	// the details of a 503 or 500 (provider URL, OS error) appear.
 	OnError func(r *http.Request, err error)
 }
 
@@ -44,8 +45,10 @@ func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
 //   - 401 invalid_token when the token is refused (the description is the engine's
 //     message, which never contains the token);
 //   - 403 insufficient_scope, with the required scope, when a scope is missing;
-//   - 503 when keys or the provider cannot be reached (retrying later may succeed);
-//   - 500 for anything else.
+//   - 503 when keys or the provider cannot be reached (retrying later may succeed), with
+//     no description: the engine's message names the provider's URL and the OS error, which
+//     must not reach an unauthenticated client (CWE-209); it goes to OnError only;
+//   - 500 for anything else (also without the message).
 func Middleware(v *Validator, opts MiddlewareOptions) func(http.Handler) http.Handler {
 	required := slices.Clone(opts.Scopes)
 	return func(next http.Handler) http.Handler {

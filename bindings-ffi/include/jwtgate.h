@@ -241,23 +241,36 @@ jwtgate_result jwtgate_metrics_text(const jwtgate_validator *v, char **out);
 // ownership as in `jwtgate_stats_json`.
 jwtgate_result jwtgate_health_json(const jwtgate_validator *v, char **out);
 
-// Revokes the token whose `jti` is `jti` (UTF-8, `len` bytes) until `until` (Unix
-// seconds; 0 for the life of the validator). Cached results for it are dropped at once.
-// `removed`, when not NULL, receives how many cached results were dropped.
+// Revokes the token whose `jti` is `jti` (UTF-8, `len` bytes) until `until`: Unix seconds
+// in the future (usually the token's `exp`), or exactly 0 for the life of the validator.
+// Cached results for it are dropped at once.
+//
+// An empty `jti`, or an `until` that is NaN, infinite or not in the future, is
+// `JWTGATE_CONFIG` (the message, in `*err` when `err` is not NULL, names the argument) and
+// revokes nothing: revocation never fails open. On success `removed`, when not NULL,
+// receives how many cached results were dropped; on failure it is not written.
 jwtgate_result jwtgate_revoke_jti(const jwtgate_validator *v,
                                   const uint8_t *jti,
                                   size_t len,
                                   double until,
-                                  size_t *removed);
+                                  size_t *removed,
+                                  jwtgate_error **err);
 
 // Revokes every token of subject `sub` (UTF-8, `len` bytes) issued at or before
-// `issued_before` (Unix seconds; 0 for now). Cached results for them are dropped at once.
-// `removed`, when not NULL, receives how many cached results were dropped.
+// `issued_before`: Unix seconds, or exactly 0 for now. Tokens without `iat` are revoked
+// too. Cached results for them are dropped at once.
+//
+// An empty `sub`, or an `issued_before` that is NaN, infinite, negative or in the future
+// (beyond the leeway: that would ban tokens not issued yet), is `JWTGATE_CONFIG` (the
+// message, in `*err` when `err` is not NULL, names the argument) and revokes nothing. On
+// success `removed`, when not NULL, receives how many cached results were dropped; on
+// failure it is not written.
 jwtgate_result jwtgate_revoke_subject(const jwtgate_validator *v,
                                       const uint8_t *sub,
                                       size_t len,
                                       double issued_before,
-                                      size_t *removed);
+                                      size_t *removed,
+                                      jwtgate_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -380,14 +380,24 @@ pub unsafe extern "C" fn jwtgate_health_json(
     })
 }
 
-/// Seconds since the epoch, or `None` for the "no time given" value (0 or less, NaN).
+/// The C face's "no time given" sentinel is exactly 0 (as is -0.0, which compares equal);
+/// every other value goes to the core, which refuses NaN, infinities and times that make no
+/// sense for the call with a `config` error. Mapping them to "none" here, as this function
+/// once did for NaN, infinities and negative values, turned `until = NAN` into a revocation
+/// for the life of the validator and `issued_before = -1` into "now": a caller's mistake
+/// must be reported, never reinterpreted (audit finding 5: revocation never fails open).
 fn optional_time(t: f64) -> Option<f64> {
-    (t.is_finite() && t > 0.0).then_some(t)
+    (t != 0.0).then_some(t)
 }
 
-/// Revokes the token whose `jti` is `jti` (UTF-8, `len` bytes) until `until` (Unix
-/// seconds; 0 for the life of the validator). Cached results for it are dropped at once.
-/// `removed`, when not NULL, receives how many cached results were dropped.
+/// Revokes the token whose `jti` is `jti` (UTF-8, `len` bytes) until `until`: Unix seconds
+/// in the future (usually the token's `exp`), or exactly 0 for the life of the validator.
+/// Cached results for it are dropped at once.
+///
+/// An empty `jti`, or an `until` that is NaN, infinite or not in the future, is
+/// `JWTGATE_CONFIG` (the message, in `*err` when `err` is not NULL, names the argument) and
+/// revokes nothing: revocation never fails open. On success `removed`, when not NULL,
+/// receives how many cached results were dropped; on failure it is not written.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtgate_revoke_jti(
     v: *const jwtgate_validator,
@@ -395,13 +405,14 @@ pub unsafe extern "C" fn jwtgate_revoke_jti(
     len: usize,
     until: f64,
     removed: *mut usize,
+    err: *mut *mut jwtgate_error,
 ) -> jwtgate_result {
-    call(std::ptr::null_mut(), || {
+    call(err, || {
         // SAFETY: API contract on `v`.
         let v = unsafe { validator(v) }?;
         // SAFETY: readable bytes are the caller's contract.
         let jti = unsafe { text_arg(jti, len, "jti", jwtgate_result::JWTGATE_INVALID_ARGUMENT) }?;
-        let n = v.revoke_jti(jti, optional_time(until));
+        let n = v.revoke_jti(jti, optional_time(until))?;
         if !removed.is_null() {
             // SAFETY: not NULL and writable (API contract).
             unsafe { *removed = n };
@@ -411,8 +422,14 @@ pub unsafe extern "C" fn jwtgate_revoke_jti(
 }
 
 /// Revokes every token of subject `sub` (UTF-8, `len` bytes) issued at or before
-/// `issued_before` (Unix seconds; 0 for now). Cached results for them are dropped at once.
-/// `removed`, when not NULL, receives how many cached results were dropped.
+/// `issued_before`: Unix seconds, or exactly 0 for now. Tokens without `iat` are revoked
+/// too. Cached results for them are dropped at once.
+///
+/// An empty `sub`, or an `issued_before` that is NaN, infinite, negative or in the future
+/// (beyond the leeway: that would ban tokens not issued yet), is `JWTGATE_CONFIG` (the
+/// message, in `*err` when `err` is not NULL, names the argument) and revokes nothing. On
+/// success `removed`, when not NULL, receives how many cached results were dropped; on
+/// failure it is not written.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn jwtgate_revoke_subject(
     v: *const jwtgate_validator,
@@ -420,13 +437,14 @@ pub unsafe extern "C" fn jwtgate_revoke_subject(
     len: usize,
     issued_before: f64,
     removed: *mut usize,
+    err: *mut *mut jwtgate_error,
 ) -> jwtgate_result {
-    call(std::ptr::null_mut(), || {
+    call(err, || {
         // SAFETY: API contract on `v`.
         let v = unsafe { validator(v) }?;
         // SAFETY: readable bytes are the caller's contract.
         let sub = unsafe { text_arg(sub, len, "sub", jwtgate_result::JWTGATE_INVALID_ARGUMENT) }?;
-        let n = v.revoke_subject(sub, optional_time(issued_before));
+        let n = v.revoke_subject(sub, optional_time(issued_before))?;
         if !removed.is_null() {
             // SAFETY: not NULL and writable (API contract).
             unsafe { *removed = n };

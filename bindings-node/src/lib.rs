@@ -13,20 +13,24 @@
 //!   it built the first time, so a hit hands over one number. The first time, the claims cross as
 //!   JSON text for `JSON.parse`, which is 2x cheaper than building the object through napi
 //!   (measurements in `bindings-node/README.md`).
-//! - **The event loop never waits for the network.** [`NativeValidator::check`] is the core's
+//! - **No thread of Node's waits for the network.** [`NativeValidator::check`] is the core's
 //!   network-free `validate_local`; only when it answers `keys_not_loaded` does `index.js` call
-//!   [`NativeValidator::validate_async`], which runs `validate_blocking` on the libuv thread pool
-//!   (an `AsyncTask`). We deliberately do not use napi's `tokio_rt`: it would start a second
-//!   tokio runtime next to the core's (STYLE.md: one runtime per process), for a path that only
-//!   runs at start-up, key rotation and for introspected (opaque) tokens. A blocked pool thread is
-//!   bounded by `fetch_deadline`; the core's single flight, cooldown and circuit breakers keep
-//!   it to one fetch at a time per endpoint.
+//!   [`NativeValidator::validate_async`], which returns a Promise and hands the work to the
+//!   core's `validate_with`: the fetch or introspection runs on the core's tokio runtime and its
+//!   callback settles the Promise through a [`napi::JsDeferred`] (a threadsafe function back to
+//!   the JS thread, which napi aborts when the environment, e.g. a worker, tears down first).
+//!   Audit finding 11: this path used to be an `AsyncTask` running `validate_blocking` on the
+//!   libuv pool, which parked one of its four threads for a whole provider round trip, so eight
+//!   garbage tokens against a provider answering in 3 s delayed an unrelated `fs.readFile` by
+//!   6 s. We deliberately do not use napi's `tokio_rt` either: it would start a second tokio
+//!   runtime next to the core's (STYLE.md: one runtime per process).
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use jwtgate::{Claims, Error as CoreError, ErrorKind, Validator};
-use napi::bindgen_prelude::{AsyncTask, Env, Error, Result, Status, Task};
+use napi::JsDeferred;
+use napi::bindgen_prelude::{Env, Error, Object, Result, Status};
 use napi::{JsString, JsValue};
 use napi_derive::napi;
 
@@ -54,6 +58,10 @@ pub struct KindInfo {
     pub status: u32,
     pub token_fault: bool,
     pub unavailable: bool,
+    /// What an HTTP answer says in place of the message (provider, config and internal kinds:
+    /// their messages name URLs, OS errors or credentials hints; CWE-209). `None` for token
+    /// faults, whose messages are about the token and safe to return.
+    pub client_description: Option<String>,
 }
 
 /// Every error kind with its stable code and HTTP status.
@@ -67,6 +75,7 @@ pub fn error_kinds() -> Vec<KindInfo> {
             status: u32::from(k.http_status()),
             token_fault: k.is_token_fault(),
             unavailable: k.is_unavailable(),
+            client_description: k.client_description().map(str::to_string),
         })
         .collect()
 }
@@ -131,12 +140,45 @@ impl Outcome {
         }
     }
 
+    fn empty() -> Outcome {
+        Outcome {
+            id: None,
+            claims: None,
+            code: None,
+            message: None,
+        }
+    }
+
     fn error(e: &CoreError) -> Outcome {
         Outcome {
             id: None,
             claims: None,
             code: Some(e.code()),
             message: Some(e.message().to_string()),
+        }
+    }
+}
+
+/// The promise of a slow-path call, settled exactly once. If the core drops its callback
+/// without calling it (a panic in its task), `Drop` rejects the promise: a `JsDeferred` left
+/// unsettled would never settle, and its threadsafe function would keep the event loop (and the
+/// process) alive for good.
+struct Settle<R: FnOnce(Env) -> Result<Outcome>>(Option<JsDeferred<Outcome, R>>);
+
+impl<R: FnOnce(Env) -> Result<Outcome>> Settle<R> {
+    fn resolve(mut self, resolver: R) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(resolver);
+        }
+    }
+}
+
+impl<R: FnOnce(Env) -> Result<Outcome>> Drop for Settle<R> {
+    fn drop(&mut self) {
+        if let Some(deferred) = self.0.take() {
+            deferred.reject(Error::from_reason(
+                "the validation ended without a result (a bug in jwtgate: please report it)",
+            ));
         }
     }
 }
@@ -164,8 +206,7 @@ impl NativeValidator {
     /// `config_json` is the canonical snake_case configuration (index.js maps camelCase).
     #[napi(constructor)]
     pub fn new(config_json: String) -> std::result::Result<Self, Error<KindStatus>> {
-        let validator = Validator::from_json(&config_json)
-            .map_err(|e| Error::new(KindStatus(e.kind().as_str()), e.message().to_string()))?;
+        let validator = Validator::from_json(&config_json).map_err(|e| kind_error(&e))?;
         Ok(NativeValidator {
             validator,
             last_claims: RefCell::new(None),
@@ -220,33 +261,62 @@ impl NativeValidator {
             .unwrap_or_default()
     }
 
-    /// The slow path: may fetch keys; runs on the libuv pool and resolves to an [`Outcome`].
+    /// The slow path: may fetch keys or introspect. Resolves to an [`Outcome`] (never
+    /// rejects: errors are data) from the core's runtime; no libuv pool thread is used.
     #[napi(ts_return_type = "Promise<Outcome>")]
-    pub fn validate_async(&self, token: String) -> AsyncTask<ValidateTask> {
-        AsyncTask::new(ValidateTask {
-            validator: self.validator.clone(),
-            token,
-        })
+    pub fn validate_async<'env>(&self, env: &'env Env, token: String) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred()?;
+        let settle = Settle(Some(deferred));
+        self.validator.validate_with(&token, move |result| {
+            // Built here, on whichever thread finishes: only the resolver runs on the JS thread.
+            let outcome = Outcome::of(result);
+            settle.resolve(move |_| Ok(outcome));
+        });
+        Ok(promise)
     }
 
-    /// Loads remote keys (start-up); resolves to an [`Outcome`] without claims.
+    /// Loads remote keys (start-up); resolves to an [`Outcome`] without claims, settled from
+    /// the core's runtime like [`NativeValidator::validate_async`].
     #[napi(ts_return_type = "Promise<Outcome>")]
-    pub fn ready_async(&self) -> AsyncTask<ReadyTask> {
-        AsyncTask::new(ReadyTask {
-            validator: self.validator.clone(),
-        })
+    pub fn ready_async<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred()?;
+        let settle = Settle(Some(deferred));
+        self.validator.ready_with(move |result| {
+            let outcome = match result {
+                Ok(()) => Outcome::empty(),
+                Err(e) => Outcome::error(&e),
+            };
+            settle.resolve(move |_| Ok(outcome));
+        });
+        Ok(promise)
     }
 
-    /// Returns how many cached results were dropped.
+    /// Returns how many cached results were dropped. An empty `jti` or an `until` that is not
+    /// finite or already past throws with `code` = `config` (a revocation never fails open).
     #[napi]
-    pub fn revoke_jti(&self, jti: String, until: Option<f64>) -> u32 {
-        saturate(self.validator.revoke_jti(&jti, until))
+    pub fn revoke_jti(
+        &self,
+        jti: String,
+        until: Option<f64>,
+    ) -> std::result::Result<u32, Error<KindStatus>> {
+        self.validator
+            .revoke_jti(&jti, until)
+            .map(saturate)
+            .map_err(|e| kind_error(&e))
     }
 
-    /// Returns how many cached results were dropped.
+    /// Returns how many cached results were dropped. An empty `sub` or an `issued_before` that
+    /// is not finite, negative or in the future throws with `code` = `config`.
     #[napi]
-    pub fn revoke_subject(&self, sub: String, issued_before: Option<f64>) -> u32 {
-        saturate(self.validator.revoke_subject(&sub, issued_before))
+    pub fn revoke_subject(
+        &self,
+        sub: String,
+        issued_before: Option<f64>,
+    ) -> std::result::Result<u32, Error<KindStatus>> {
+        self.validator
+            .revoke_subject(&sub, issued_before)
+            .map(saturate)
+            .map_err(|e| kind_error(&e))
     }
 
     #[napi]
@@ -298,58 +368,16 @@ fn read_utf8<'b>(token: &JsString<'_>, buffer: &'b mut [u8]) -> Result<Option<&'
         .map_err(|_| Error::new(Status::GenericFailure, "V8 returned invalid UTF-8"))
 }
 
+/// A core error thrown with the kind name as `.code`, which `index.js` maps to its class (only
+/// for calls that are not hot: construction and revocation).
+fn kind_error(e: &CoreError) -> Error<KindStatus> {
+    Error::new(KindStatus(e.kind().as_str()), e.message().to_string())
+}
+
 fn saturate(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::from_reason(e.to_string()))
-}
-
-/// `validate_blocking` on a libuv pool thread. `compute` never fails: the outcome (claims or
-/// error) is handed to JS as data.
-#[derive(Debug)]
-pub struct ValidateTask {
-    validator: Validator,
-    token: String,
-}
-
-impl Task for ValidateTask {
-    type Output = Outcome;
-    type JsValue = Outcome;
-
-    fn compute(&mut self) -> Result<Outcome> {
-        Ok(Outcome::of(self.validator.validate_blocking(&self.token)))
-    }
-
-    fn resolve(&mut self, _env: Env, outcome: Outcome) -> Result<Outcome> {
-        Ok(outcome)
-    }
-}
-
-/// `ready_blocking` on a libuv pool thread.
-#[derive(Debug)]
-pub struct ReadyTask {
-    validator: Validator,
-}
-
-impl Task for ReadyTask {
-    type Output = Outcome;
-    type JsValue = Outcome;
-
-    fn compute(&mut self) -> Result<Outcome> {
-        Ok(match self.validator.ready_blocking() {
-            Ok(()) => Outcome {
-                id: None,
-                claims: None,
-                code: None,
-                message: None,
-            },
-            Err(e) => Outcome::error(&e),
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, outcome: Outcome) -> Result<Outcome> {
-        Ok(outcome)
-    }
 }

@@ -1,6 +1,6 @@
 'use strict'
 // 10,000 concurrent validate() promises: on the fast path (keys loaded), and all at once before
-// remote keys are loaded (the slow path on the libuv pool, one JWKS fetch).
+// remote keys are loaded (the slow path on the core's runtime, one JWKS fetch).
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')

@@ -94,20 +94,28 @@ impl Validator {
     }
 
     /// Revokes a token by `jti` until `until` (Unix seconds; `None`: for the validator's
-    /// lifetime). Returns how many cached results were dropped.
+    /// lifetime). Returns how many cached results were dropped. An empty `jti`, or an `until`
+    /// that is not finite or already past, raises `ConfigError` (a `ValueError`): a
+    /// revocation never fails open as a success that changes nothing.
     #[pyo3(signature = (jti, until=None))]
-    fn revoke_jti(&self, py: Python<'_>, jti: &str, until: Option<f64>) -> usize {
+    fn revoke_jti(&self, py: Python<'_>, jti: &str, until: Option<f64>) -> PyResult<usize> {
         // Purging the result cache walks every entry: other threads run meanwhile.
         let core = &self.core;
-        logging::detach(py, || core.revoke_jti(jti, until))
+        logging::detach(py, || core.revoke_jti(jti, until)).map_err(|e| to_pyerr(py, e))
     }
 
     /// Revokes every token of `sub` issued at or before `issued_before` (Unix seconds;
-    /// `None`: now). Returns how many cached results were dropped.
+    /// `None`: now). Returns how many cached results were dropped. An empty `sub`, or an
+    /// `issued_before` that is not finite, negative or in the future, raises `ConfigError`.
     #[pyo3(signature = (sub, issued_before=None))]
-    fn revoke_subject(&self, py: Python<'_>, sub: &str, issued_before: Option<f64>) -> usize {
+    fn revoke_subject(
+        &self,
+        py: Python<'_>,
+        sub: &str,
+        issued_before: Option<f64>,
+    ) -> PyResult<usize> {
         let core = &self.core;
-        logging::detach(py, || core.revoke_subject(sub, issued_before))
+        logging::detach(py, || core.revoke_subject(sub, issued_before)).map_err(|e| to_pyerr(py, e))
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -132,8 +140,10 @@ impl Validator {
     }
 }
 
-/// `(kind, code, http_status, is_token_fault, is_unavailable)` for every error kind the core
-/// knows: the Python exception table is checked against it.
+/// `(kind, code, http_status, is_token_fault, is_unavailable, client_description)` for every
+/// error kind the core knows: the Python exception table is built from it and checked against
+/// it. `client_description` is the core's fixed text for kinds whose message is for operators
+/// only (CWE-209: it may name the provider's URL or an OS error); `None` for token faults.
 fn error_kinds<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
     let rows = jwtgate::ErrorKind::ALL
         .iter()
@@ -144,6 +154,7 @@ fn error_kinds<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
                 k.http_status(),
                 k.is_token_fault(),
                 k.is_unavailable(),
+                k.client_description(),
             )
         })
         .collect::<Vec<_>>();

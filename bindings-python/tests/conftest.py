@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import jwt
 import pytest
@@ -141,6 +141,49 @@ class JwksServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class ScriptedServer:
+    """An HTTP endpoint on 127.0.0.1 that gives its answers in order, for GET and POST alike:
+    answer i is `answers[i]` (the last one repeats), each `(status, delay_seconds, body)`."""
+
+    def __init__(self, answers: List[Tuple[int, float, Dict[str, Any]]], path: str = "/") -> None:
+        self.answers = answers
+        self.requests = 0
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                if length:
+                    self.rfile.read(length)
+                with server._lock:
+                    index = min(server.requests, len(server.answers) - 1)
+                    server.requests += 1
+                status, delay, document = server.answers[index]
+                if delay:
+                    time.sleep(delay)
+                body = json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = _answer  # noqa: N815 (http.server's names)
+            do_POST = _answer  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -4,7 +4,11 @@ middleware, and the example app."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import importlib.util
+import json
+import logging
 import sys
 from typing import Any, Dict
 
@@ -15,7 +19,7 @@ from fastapi.testclient import TestClient
 import jwtgate
 from jwtgate.fastapi import BearerAuth, JwtGateMiddleware, bearer_challenge, get_claims
 
-from conftest import AUDIENCE, EXAMPLE_APP, ISSUER, free_port, jwks_for, mint
+from conftest import AUDIENCE, EXAMPLE_APP, ISSUER, ScriptedServer, free_port, jwks_for, mint
 
 
 def bearer(token: str) -> Dict[str, str]:
@@ -412,3 +416,158 @@ def test_middleware_reads_headers_of_any_iterable(validator: jwtgate.Validator) 
         asyncio.run(call(headers))
         assert seen["claims"]["sub"] == "hal"
         assert seen["headers"] == raw  # a one-shot iterable was read once, into a list
+
+
+# Audit findings 6 and 7: what reaches a client, and how much of it.
+
+
+def _dependency_app(validator: jwtgate.Validator) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(claims: jwtgate.Claims = Depends(BearerAuth(validator, realm="api"))) -> Dict[str, str]:
+        return {"sub": claims["sub"]}
+
+    return app
+
+
+def _middleware_app(validator: jwtgate.Validator) -> FastAPI:
+    app = FastAPI()
+    app.add_middleware(JwtGateMiddleware, validator=validator, realm="api")
+
+    @app.get("/me")
+    async def me(claims: jwtgate.Claims = Depends(get_claims)) -> Dict[str, str]:
+        return {"sub": claims["sub"]}
+
+    return app
+
+
+INTEGRATIONS = [pytest.param(_dependency_app, id="BearerAuth"), pytest.param(_middleware_app, id="middleware")]
+
+# What the engine's message says about the provider, and no client may read (CWE-209).
+OPERATOR_DETAILS = ("http://", "127.0.0.1", "internal/", "os error", "refused", "client_id", "client_secret")
+
+
+def _what_the_client_sees(response: Any) -> str:
+    return response.text + "\n" + "\n".join(f"{k}: {v}" for k, v in response.headers.items())
+
+
+class _Refusing401:
+    """An introspection endpoint that refuses our credentials (the engine's message then
+    hints at client_id/client_secret)."""
+
+    def __enter__(self) -> str:
+        self.server = ScriptedServer([(401, 0.0, {"error": "invalid_client"})], path="/internal/introspect")
+        return self.server.url
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.close()
+
+
+@pytest.mark.parametrize("make_app", INTEGRATIONS)
+@pytest.mark.parametrize("provider", ["dead-jwks", "dead-introspection", "introspection-401"])
+def test_503_answers_name_no_provider(make_app: Any, provider: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit finding 6 (CWE-209): a 503 carried the engine's message, which names the JWKS or
+    introspection URL and the OS error ("http://127.0.0.1:9/internal/jwks: connection failed
+    (Connection refused (os error 111))") or a hint to check client_id/client_secret. The
+    client gets the engine's fixed description; the message goes to the `jwtgate` log."""
+    with contextlib.ExitStack() as stack:
+        if provider == "dead-jwks":
+            validator = jwtgate.Validator(
+                issuer=ISSUER, audience=AUDIENCE, jwks_uri="http://127.0.0.1:9/internal/jwks", fetch_retries=0
+            )
+            token = mint()
+        else:
+            endpoint = (
+                "http://127.0.0.1:9/internal/introspect"
+                if provider == "dead-introspection"
+                else stack.enter_context(_Refusing401())
+            )
+            validator = jwtgate.Validator(
+                issuer=ISSUER,
+                audience=AUDIENCE,
+                jwks=jwks_for("rsa-a"),
+                client_id="api-client",
+                client_secret="s3cret",
+                introspection_endpoint=endpoint,
+                fetch_retries=0,
+            )
+            token = "opaque-token-0123456789"
+        with caplog.at_level(logging.WARNING, logger="jwtgate"):
+            response = TestClient(make_app(validator)).get("/me", headers=bearer(token))
+
+    assert response.status_code == 503
+    detail = response.json().get("detail", response.json())
+    assert detail["error"] == "temporarily_unavailable"
+    assert detail["error_description"] == "the authorization server is unavailable; retry later"
+    assert detail["kind"] in ("jwks_unavailable", "provider_unavailable")
+    seen = _what_the_client_sees(response)
+    for secret in OPERATOR_DETAILS:
+        assert secret not in seen, (secret, seen)
+    ours = [r for r in caplog.records if getattr(r, "jwtgate_target", None) == "jwtgate::fastapi"]
+    assert len(ours) == 1, [r.getMessage() for r in caplog.records]
+    assert ours[0].name == "jwtgate" and ours[0].levelno == logging.WARNING
+    logged = ours[0].getMessage()
+    assert ("client_id" if provider == "introspection-401" else "127.0.0.1:9/internal/") in logged, logged
+
+
+def _duplicate_member_token(name_length: int = 5000) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    name = "n" * name_length
+    header = '{"alg":"RS256","%s":1,"%s":2}' % (name, name)
+    return ".".join((b64(header.encode()), b64(b'{"sub":"x"}'), b64(b"signature")))
+
+
+@pytest.mark.parametrize("make_app", INTEGRATIONS)
+def test_attacker_text_is_bounded(validator: jwtgate.Validator, make_app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit finding 7: a duplicate header member's name was quoted in full: 5,000 attacker
+    characters came back in the exception, the response body, the challenge and the log."""
+    token = _duplicate_member_token()
+    long_run = "n" * 300
+    with pytest.raises(jwtgate.MalformedTokenError) as info:
+        validator.validate(token)
+    assert len(str(info.value)) < 300 and long_run not in str(info.value)
+    assert "duplicate" in info.value.message
+
+    with caplog.at_level(logging.DEBUG, logger="jwtgate"):
+        response = TestClient(make_app(validator)).get("/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert len(response.text) < 300, response.text
+    assert len(response.headers["www-authenticate"]) < 300
+    assert long_run not in _what_the_client_sees(response)
+    records = [r for r in caplog.records if r.name == "jwtgate"]
+    assert records, "the rejection is logged at DEBUG"
+    for record in records:
+        assert len(record.getMessage()) < 300 and long_run not in record.getMessage()
+
+
+def test_example_app_tells_clients_nothing_about_the_provider(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit finding 6 in the example: its 503s, and its public /healthz (whose ``last_error``
+    named the JWKS URL and the OS error), say nothing about where the provider lives."""
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "issuer": ISSUER,
+                "audience": AUDIENCE,
+                "jwks_uri": "http://127.0.0.1:9/internal/jwks",
+                "fetch_retries": 0,
+            }
+        )
+    )
+    monkeypatch.setenv("JWTGATE_CONFIG", str(config))
+    example = _load_example()
+    client = TestClient(example.app)
+    response = client.get("/me", headers=bearer(mint()))
+    assert response.status_code == 503
+    health = client.get("/healthz")
+    assert health.json()["jwks"]["loaded"] is False
+    assert "127.0.0.1" in json.dumps(example.validator.health()), "the full report keeps the detail"
+    for answer in (response, health):
+        seen = _what_the_client_sees(answer)
+        for secret in OPERATOR_DETAILS:
+            assert secret not in seen, (secret, seen)

@@ -120,3 +120,36 @@ def test_without_client_id_opaque_tokens_are_unsupported() -> None:
     with pytest.raises(jwtgate.MalformedTokenError) as info:
         validator.validate("opaque-good")
     assert info.value.kind == "unsupported_token"
+
+
+def test_introspection_rate_limit(endpoint: Introspection) -> None:
+    """Audit finding 10: `introspection_rate_limit` (calls per second, 0 = unlimited) reaches
+    the engine as a plain keyword argument: beyond it a new opaque token fails fast with
+    `provider_unavailable` and no request, while cached answers keep validating."""
+    assert introspecting(endpoint).stats()["introspection_throttled"] == 0
+    validator = jwtgate.Validator(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks=jwks_for("rsa-a"),
+        client_id="api",
+        client_secret="s3cret",
+        introspection_endpoint=endpoint.url,
+        introspection_rate_limit=1,
+    )
+    assert validator.validate("opaque-good")["sub"] == "service-7"
+    with pytest.raises(jwtgate.ProviderUnavailableError) as info:
+        validator.validate("opaque-garbage-1")
+    assert info.value.kind == "provider_unavailable"
+    assert validator.validate("opaque-good").source == "cache"
+    assert len(endpoint.requests) == 1
+    assert validator.stats()["introspection_throttled"] == 1
+    with pytest.raises(jwtgate.ConfigError) as config:
+        jwtgate.Validator(
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            client_id="api",
+            client_secret="s3cret",
+            introspection_endpoint=endpoint.url,
+            introspection_rate_limit=-1,
+        )
+    assert config.value.message.startswith("introspection_rate_limit")

@@ -7,6 +7,7 @@ import datetime
 import json
 import pickle
 import time
+from typing import Any
 
 import pytest
 
@@ -107,11 +108,14 @@ def test_error_hierarchy(validator: jwtgate.Validator) -> None:
 def test_every_core_kind_has_its_class() -> None:
     kinds = {row[0]: row for row in _native.ERROR_KINDS}
     assert set(kinds) == set(_errors._CLASS_BY_KIND), "update jwtgate/_errors.py"
-    for kind, code, status, token_fault, unavailable in _native.ERROR_KINDS:
+    for kind, code, status, token_fault, unavailable, client_description in _native.ERROR_KINDS:
         error = _errors._from_native(kind, code, status, "m")
         assert (error.kind, error.code, error.status) == (kind, code, status)
         assert isinstance(error, jwtgate.InvalidTokenError) == token_fault
         assert isinstance(error, jwtgate.ProviderUnavailableError) == unavailable
+        assert error.client_description == client_description
+        # The core's table: a fixed text wherever the message is for operators only.
+        assert (client_description is None) == (status in (401, 403)), kind
     # A kind newer than the table falls back to its family and keeps the core's numbers.
     newer = _errors._from_native("some_new_fault", 1350, 401, "m")
     assert type(newer) is jwtgate.InvalidTokenError and newer.code == 1350
@@ -192,6 +196,70 @@ def test_revoke(validator: jwtgate.Validator) -> None:
         validator.revoke(sub="x", until=1.0)
     with pytest.raises(TypeError):
         validator.revoke(sub="x", issued_before="yesterday")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        pytest.param(lambda v: v.revoke(jti="t-1", until=float("nan")), "until", id="until-nan"),
+        pytest.param(lambda v: v.revoke(jti="t-1", until=float("inf")), "until", id="until-inf"),
+        pytest.param(lambda v: v.revoke(jti="t-1", until=time.time() - 60), "until", id="until-past"),
+        pytest.param(lambda v: v.revoke_jti("t-1", float("nan")), "until", id="native-until-nan"),
+        pytest.param(lambda v: v.revoke(jti=""), "jti", id="jti-empty"),
+        pytest.param(lambda v: v.revoke(sub="alice", issued_before=float("nan")), "issued_before", id="before-nan"),
+        pytest.param(lambda v: v.revoke(sub="alice", issued_before=-1), "issued_before", id="before-negative"),
+        pytest.param(
+            lambda v: v.revoke(sub="alice", issued_before=time.time() + 3600), "issued_before", id="before-future"
+        ),
+        pytest.param(lambda v: v.revoke_subject("alice", float("-inf")), "issued_before", id="native-before-inf"),
+        pytest.param(lambda v: v.revoke(sub=""), "sub", id="sub-empty"),
+    ],
+)
+def test_meaningless_revocations_are_refused(validator: jwtgate.Validator, call: Any, field: str) -> None:
+    """Audit finding 5: revocation failed open on bad timestamps (``until=nan`` returned
+    success and the token kept validating). Each is a ConfigError, also a ValueError; the
+    token is unaffected, and a good revocation still works."""
+    token = mint(jti="t-1", sub="alice")
+    assert validator.validate(token)["sub"] == "alice"
+    with pytest.raises(jwtgate.ConfigError) as info:
+        call(validator)
+    assert isinstance(info.value, ValueError)
+    assert info.value.kind == "config"
+    assert info.value.message.startswith(field), info.value.message
+    assert validator.validate(token)["sub"] == "alice"
+    assert validator.revoke(jti="t-1", until=time.time() + 60) == 1
+    with pytest.raises(jwtgate.RevokedTokenError):
+        validator.validate(token)
+
+
+def test_id_and_logout_tokens_are_not_access_tokens(validator: jwtgate.Validator) -> None:
+    """Audit finding 8 (RFC 8725 §3.11, RFC 9068 §4): without ``token_type``, an ID token
+    whose ``aud`` names the API was accepted as an access token. It is refused by default,
+    and accepted with ``access_tokens_only=False``; a plain ``typ: JWT`` access token passes."""
+    id_token = mint(typ="JWT", nonce="n-0S6_WzA2Mj")
+    logout_token = mint(typ="logout+jwt", events={"http://schemas.openid.net/event/backchannel-logout": {}})
+    for token in (id_token, logout_token):
+        with pytest.raises(jwtgate.InvalidClaimsError) as info:
+            validator.validate(token)
+        assert info.value.kind == "token_type_mismatch"
+    assert validator.validate(mint(typ="JWT"))["sub"] == "user-1"
+    lenient = jwtgate.Validator(issuer=ISSUER, audience=AUDIENCE, jwks=jwks_for("rsa-a"), access_tokens_only=False)
+    assert lenient.validate(id_token)["nonce"] == "n-0S6_WzA2Mj"
+
+
+def test_numeric_secrets_are_not_echoed() -> None:
+    """Audit finding 7: a numeric ``client_secret`` or ``shared_secret`` was echoed by the
+    configuration error ("invalid type: integer `123456789123`")."""
+    for config in (
+        {"client_id": "x", "client_secret": 123456789123, "jwks": jwks_for("rsa-a")},
+        {"shared_secret": 123456789123},
+    ):
+        with pytest.raises(jwtgate.ConfigError) as info:
+            jwtgate.Validator(issuer=ISSUER, audience=AUDIENCE, **config)
+        assert isinstance(info.value, ValueError)
+        for text in (info.value.message, str(info.value), repr(info.value)):
+            assert "123456789123" not in text, text
+            assert "6789" not in text, text
 
 
 def test_reports(validator: jwtgate.Validator) -> None:

@@ -345,7 +345,6 @@ fn error_messages_never_contain_the_token() {
 
 #[cfg(unix)]
 #[test]
-#[allow(unsafe_code)]
 fn a_forked_child_gets_a_working_runtime() {
     use jwtgate_testkit::server::{Reply, TestServer};
     let (rsa, ec) = keys();
@@ -370,25 +369,34 @@ fn a_forked_child_gets_a_working_runtime() {
         ..Config::default()
     })
     .unwrap();
-    // SAFETY: the child only calls into jwtgate (which builds its own runtime after fork) and
-    // leaves with _exit, never returning into the test harness.
+    // A fetch in the child needs a runtime and an HTTP client that exist in the child.
+    assert!(
+        in_forked_child(|| {
+            fresh.validate_blocking(&child_token).is_ok()
+                && v.validate_blocking(&child_token).is_ok()
+        }),
+        "the child could not validate"
+    );
+    v.validate_blocking(&child_token).unwrap();
+}
+
+/// Runs `work` in a forked child and says whether it returned true there.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn in_forked_child(work: impl FnOnce() -> bool) -> bool {
+    // SAFETY: the child only runs `work` (calls into jwtgate, which builds its own runtime
+    // after fork) and leaves with _exit, never returning into the test harness.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
-        // A fetch in the child needs a runtime and an HTTP client that exist in the child.
-        let ok = fresh.validate_blocking(&child_token).is_ok()
-            && v.validate_blocking(&child_token).is_ok();
+        let ok = work();
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
     let mut status = 0;
     // SAFETY: waiting for our own child.
     let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
     assert_eq!(waited, pid);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "child failed: status {status}"
-    );
-    v.validate_blocking(&child_token).unwrap();
+    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
@@ -597,7 +605,6 @@ fn a_withdrawn_key_takes_its_cached_results_with_it() {
 /// probe, not refuse every fetch forever (gunicorn `--preload`).
 #[cfg(unix)]
 #[test]
-#[allow(unsafe_code)]
 fn a_child_forked_during_a_breaker_probe_can_fetch() {
     use jwtgate_testkit::server::{Reply, TestServer};
     let (rsa, ec) = keys();
@@ -640,20 +647,9 @@ fn a_child_forked_during_a_breaker_probe_can_fetch() {
         2,
         "probe in flight"
     );
-    // SAFETY: the child only calls into jwtgate and leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        let ok = v.validate_blocking(&token).is_ok();
-        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-    }
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(waited, pid);
     assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child could not fetch keys: status {status}"
+        in_forked_child(|| v.validate_blocking(&token).is_ok()),
+        "the child could not fetch keys"
     );
     let _ = prober.join();
 }

@@ -40,19 +40,38 @@ function createApp({ validator }) {
     (req, res) => res.json({ validator: validator.stats() }),
   )
 
-  // Operations: health and Prometheus metrics of the validator.
-  app.get('/healthz', (req, res) => res.json(validator.health()))
+  // Operations: health and Prometheus metrics of the validator. /healthz is public here, so it
+  // leaves out what only operators may see (CWE-209): the `lastError` fields name the
+  // provider's URL and the OS error, `introspection.endpoint` is the provider's URL. Serve the
+  // full validator.health() only behind authentication.
+  app.get('/healthz', (req, res) => res.json(withoutOperatorDetails(validator.health())))
   app.get('/metrics', (req, res) => res.type('text/plain; version=0.0.4').send(validator.metricsText()))
 
   // Errors as RFC 6750 JSON. jwtgate errors carry status and the WWW-Authenticate header; their
-  // messages never contain the token. (Express's default handler would also send the right
-  // status and header, with an HTML body.)
+  // messages never contain the token. A provider, config or internal error's message names the
+  // provider's URL, the OS error or a credentials hint (CWE-209): it goes to the log, and the
+  // client gets the kind's fixed clientDescription. (Express's default handler would also send
+  // the right status and header, with an HTML body: in production mode only the status text,
+  // otherwise the error's stack, message included.)
   app.use((err, req, res, next) => {
     if (!(err instanceof JwtGateError)) return next(err)
+    if (err.clientDescription !== null) console.error(`jwtgate: answering ${err.status} (${err.kind}): ${err.message}`)
     res.status(err.status).set(err.headers ?? {})
-    res.json({ error: err.kind, error_description: err.status >= 500 && err.kind !== 'jwks_unavailable' ? 'internal error' : err.message })
+    res.json({ error: err.kind, error_description: err.clientDescription ?? err.message })
   })
   return app
+}
+
+/** `health()` without the fields that name the provider or its errors. */
+function withoutOperatorDetails(value) {
+  if (Array.isArray(value)) return value.map(withoutOperatorDetails)
+  if (value === null || typeof value !== 'object') return value
+  const out = {}
+  for (const [key, item] of Object.entries(value)) {
+    if (key === 'lastError' || (key === 'endpoint' && typeof item === 'string' && item.includes('://'))) continue
+    out[key] = withoutOperatorDetails(item)
+  }
+  return out
 }
 
 module.exports = { createApp }

@@ -34,10 +34,26 @@ async def index() -> Dict[str, str]:
     return {"service": "jwtgate example", "jwtgate": jwtgate.__version__}
 
 
+def _without_operator_details(value: Any) -> Any:
+    """``health()`` minus what only operators may see (CWE-209): ``last_error`` names the
+    provider's URL and the OS error, ``introspection.endpoint`` the provider's URL."""
+    if isinstance(value, dict):
+        return {
+            key: _without_operator_details(item)
+            for key, item in value.items()
+            if key != "last_error" and not (key == "endpoint" and isinstance(item, str) and "://" in item)
+        }
+    if isinstance(value, list):
+        return [_without_operator_details(item) for item in value]
+    return value
+
+
 @app.get("/healthz")
 def healthz() -> Dict[str, Any]:
-    """Public: the validator's health (key source, JWKS state, cache size)."""
-    return validator.health()
+    """Public: the validator's health (key source, JWKS state, cache size), without error
+    details; the full report (``validator.health()``) belongs behind authentication."""
+    public: Dict[str, Any] = _without_operator_details(validator.health())
+    return public
 
 
 @app.get("/metrics", response_class=PlainTextResponse)

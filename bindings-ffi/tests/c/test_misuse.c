@@ -1,6 +1,8 @@
 /* The C ABI under misuse and at its edges: NULL everywhere, NULL frees, bad UTF-8, empty
  * and 1 MiB inputs, impossible lengths, ownership of borrowed strings, out-parameters left
- * untouched on failure, many threads on one validator, a key server that is down.
+ * untouched on failure, many threads on one validator, a key server that is down,
+ * revocation times that make no sense (audit finding 5) and messages that must stay bounded
+ * and free of secrets (audit finding 7).
  * Meant to run under valgrind: every path must be free of leaks and invalid accesses.
  *
  * Usage: test_misuse path/to/tests/vectors/valid.json */
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jwtgate.h"
 #include "check.h"
@@ -146,10 +149,10 @@ static void test_null_everywhere(void) {
     CHECK_RESULT(jwtgate_health_json(NULL, &s), JWTGATE_NULL_PARAMETER);
     CHECK_RESULT(jwtgate_health_json(v, NULL), JWTGATE_NULL_PARAMETER);
     CHECK(s == UNTOUCHED, "string out written on failure");
-    CHECK_RESULT(jwtgate_revoke_jti(NULL, BYTES("x"), 1, 0, NULL), JWTGATE_NULL_PARAMETER);
-    CHECK_RESULT(jwtgate_revoke_jti(v, NULL, 1, 0, NULL), JWTGATE_NULL_PARAMETER);
-    CHECK_RESULT(jwtgate_revoke_subject(NULL, BYTES("x"), 1, 0, NULL), JWTGATE_NULL_PARAMETER);
-    CHECK_RESULT(jwtgate_revoke_subject(v, NULL, 1, 0, NULL), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_revoke_jti(NULL, BYTES("x"), 1, 0, NULL, NULL), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_revoke_jti(v, NULL, 1, 0, NULL, NULL), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_revoke_subject(NULL, BYTES("x"), 1, 0, NULL, NULL), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_revoke_subject(v, NULL, 1, 0, NULL, NULL), JWTGATE_NULL_PARAMETER);
 
     /* error getters and frees */
     CHECK(strcmp(jwtgate_error_kind(NULL), "") == 0, "kind(NULL)");
@@ -177,8 +180,8 @@ static void test_bad_utf8_and_lengths(void) {
     CHECK(strstr(jwtgate_error_message(err), "UTF-8") != NULL, "message says UTF-8: %s",
           jwtgate_error_message(err));
     jwtgate_error_free(err);
-    CHECK_RESULT(jwtgate_revoke_jti(v, bad, sizeof bad, 0, NULL), JWTGATE_INVALID_ARGUMENT);
-    CHECK_RESULT(jwtgate_revoke_subject(v, bad, sizeof bad, 0, NULL), JWTGATE_INVALID_ARGUMENT);
+    CHECK_RESULT(jwtgate_revoke_jti(v, bad, sizeof bad, 0, NULL, NULL), JWTGATE_INVALID_ARGUMENT);
+    CHECK_RESULT(jwtgate_revoke_subject(v, bad, sizeof bad, 0, NULL, NULL), JWTGATE_INVALID_ARGUMENT);
 
     /* A length no object can have is refused before anything is read. */
     CHECK_RESULT(validate(v, BYTES("x"), SIZE_MAX, &kind), JWTGATE_INVALID_ARGUMENT);
@@ -302,7 +305,7 @@ static void test_ownership_and_features(void) {
     const char *kind = "";
     CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_OK);
     size_t removed = 99;
-    CHECK_RESULT(jwtgate_revoke_jti(v, BYTES(jti), strlen(jti), 0, &removed), JWTGATE_OK);
+    CHECK_RESULT(jwtgate_revoke_jti(v, BYTES(jti), strlen(jti), 0, &removed, NULL), JWTGATE_OK);
     CHECK(removed == 1, "one cached result dropped, got %zu", removed);
     CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_REVOKED);
     CHECK(strcmp(kind, "revoked") == 0, "revoked kind: %s", kind);
@@ -310,7 +313,7 @@ static void test_ownership_and_features(void) {
 
     v = new_validator(config_json);
     CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_OK);
-    CHECK_RESULT(jwtgate_revoke_subject(v, BYTES(sub), strlen(sub), 0, NULL), JWTGATE_OK);
+    CHECK_RESULT(jwtgate_revoke_subject(v, BYTES(sub), strlen(sub), 0, NULL, NULL), JWTGATE_OK);
     CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_REVOKED);
     cJSON_Delete(claims);
 
@@ -352,6 +355,174 @@ static void test_messages_with_nul(void) {
     CHECK(strstr(m, "b") != NULL && strstr(m, "missing") != NULL, "message kept whole: %s", m);
     jwtgate_error_free(err);
     jwtgate_validator_free(v);
+}
+
+/* A string claim of the valid token (strdup'ed; the caller frees it). */
+static char *valid_token_claim(const char *name) {
+    jwtgate_validator *v = new_validator(config_json);
+    jwtgate_claims *c = NULL;
+    CHECK_RESULT(jwtgate_validate(v, BYTES(valid_token), strlen(valid_token), &c, NULL), JWTGATE_OK);
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    jwtgate_claims_json(c, &p, &n);
+    cJSON *doc = cJSON_ParseWithLength((const char *)p, n);
+    char *value = strdup(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, name)));
+    cJSON_Delete(doc);
+    jwtgate_claims_free(c);
+    jwtgate_validator_free(v);
+    return value;
+}
+
+typedef jwtgate_result (*revoke_fn)(const jwtgate_validator *, const uint8_t *, size_t, double,
+                                    size_t *, jwtgate_error **);
+
+/* One refused revocation: JWTGATE_CONFIG, a message naming `field`, `removed` untouched. */
+static void check_revocation_refused(revoke_fn revoke, const jwtgate_validator *v,
+                                     const char *id, double when, const char *field,
+                                     const char *label) {
+    const size_t untouched = (size_t)0x5a5a5a5a;
+    size_t removed = untouched;
+    jwtgate_error *err = UNTOUCHED;
+    jwtgate_result r = revoke(v, BYTES(id), strlen(id), when, &removed, &err);
+    CHECK(r == JWTGATE_CONFIG, "%s: got %s, want config", label, jwtgate_result_name(r));
+    CHECK(removed == untouched, "%s: removed written on failure (%zu)", label, removed);
+    if (r != JWTGATE_OK && err != UNTOUCHED) {
+        CHECK(jwtgate_error_code(err) == JWTGATE_CONFIG, "%s: error code %u", label,
+              jwtgate_error_code(err));
+        CHECK(strstr(jwtgate_error_message(err), field) != NULL, "%s: message names %s: %s",
+              label, field, jwtgate_error_message(err));
+        jwtgate_error_free(err);
+    } else {
+        CHECK(0, "%s: no error object", label);
+    }
+}
+
+/* Audit finding 5: revocation never fails open. NaN, infinities and times in the past (for
+ * `until`) or negative / in the future (for `issued_before`) used to be read as "none" (for
+ * the life of the validator, or now) or handed to the core, which returned success either
+ * way; a caller's mistake then revoked something else than asked, or (a past `until`)
+ * nothing at all while reporting success. They are JWTGATE_CONFIG now, and the token
+ * keeps validating; exactly 0 is still the "none" sentinel. */
+static void test_revocation_never_fails_open(void) {
+    char *jti = valid_token_claim("jti");
+    char *sub = valid_token_claim("sub");
+    size_t tl = strlen(valid_token);
+    double now = (double)time(NULL);
+    const char *kind = "";
+
+    jwtgate_validator *v = new_validator(config_json);
+    CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_OK); /* now cached */
+    check_revocation_refused(jwtgate_revoke_jti, v, jti, NAN, "until", "jti until=NAN");
+    check_revocation_refused(jwtgate_revoke_jti, v, jti, INFINITY, "until", "jti until=INFINITY");
+    check_revocation_refused(jwtgate_revoke_jti, v, jti, -INFINITY, "until", "jti until=-INFINITY");
+    check_revocation_refused(jwtgate_revoke_jti, v, jti, 1.0, "until", "jti until=1.0 (past)");
+    check_revocation_refused(jwtgate_revoke_jti, v, jti, -1.0, "until", "jti until=-1");
+    check_revocation_refused(jwtgate_revoke_jti, v, jti, now - 60, "until", "jti until=now-60");
+    check_revocation_refused(jwtgate_revoke_jti, v, "", 0, "jti", "empty jti");
+    CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_OK);
+    /* A real future time revokes (and drops the cached result). */
+    size_t removed = 99;
+    CHECK_RESULT(jwtgate_revoke_jti(v, BYTES(jti), strlen(jti), now + 3600, &removed, NULL),
+                 JWTGATE_OK);
+    CHECK(removed == 1, "until=now+3600: one cached result dropped, got %zu", removed);
+    CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_REVOKED);
+    jwtgate_validator_free(v);
+
+    /* 0: for the life of the validator. */
+    v = new_validator(config_json);
+    CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_OK);
+    jwtgate_error *err = UNTOUCHED;
+    removed = 99;
+    CHECK_RESULT(jwtgate_revoke_jti(v, BYTES(jti), strlen(jti), 0, &removed, &err), JWTGATE_OK);
+    CHECK(err == UNTOUCHED, "err written on success");
+    CHECK(removed == 1, "until=0: one cached result dropped, got %zu", removed);
+    CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_REVOKED);
+    jwtgate_validator_free(v);
+
+    v = new_validator(config_json);
+    CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_OK);
+    check_revocation_refused(jwtgate_revoke_subject, v, sub, NAN, "issued_before", "sub issued_before=NAN");
+    check_revocation_refused(jwtgate_revoke_subject, v, sub, INFINITY, "issued_before", "sub issued_before=INFINITY");
+    check_revocation_refused(jwtgate_revoke_subject, v, sub, -1.0, "issued_before", "sub issued_before=-1");
+    check_revocation_refused(jwtgate_revoke_subject, v, sub, now + 3600, "issued_before", "sub issued_before=now+3600");
+    check_revocation_refused(jwtgate_revoke_subject, v, "", 0, "sub", "empty sub");
+    CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_OK);
+    /* 0: now. */
+    removed = 99;
+    CHECK_RESULT(jwtgate_revoke_subject(v, BYTES(sub), strlen(sub), 0, &removed, NULL), JWTGATE_OK);
+    CHECK(removed == 1, "issued_before=0: one cached result dropped, got %zu", removed);
+    CHECK_RESULT(validate(v, BYTES(valid_token), tl, &kind), JWTGATE_REVOKED);
+    jwtgate_validator_free(v);
+    free(jti);
+    free(sub);
+}
+
+static char *base64url(const char *in, size_t n) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const unsigned char *b = (const unsigned char *)in;
+    char *out = malloc(n / 3 * 4 + 5);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)b[i] << 16;
+        if (i + 1 < n) w |= (uint32_t)b[i + 1] << 8;
+        if (i + 2 < n) w |= b[i + 2];
+        out[o++] = alphabet[(w >> 18) & 63];
+        out[o++] = alphabet[(w >> 12) & 63];
+        if (i + 1 < n) out[o++] = alphabet[(w >> 6) & 63];
+        if (i + 2 < n) out[o++] = alphabet[w & 63];
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* Audit finding 7: messages carry neither secrets nor unbounded attacker text. */
+static void test_messages_bounded_and_secret_free(void) {
+    /* A numeric secret used to be quoted by serde ("invalid type: integer `123456789123`"). */
+    const char *members[] = {"\"client_secret\":123456789123", "\"shared_secret\":123456789123"};
+    for (size_t i = 0; i < sizeof members / sizeof *members; i++) {
+        char *cfg = config_with(members[i]);
+        jwtgate_validator *vout = UNTOUCHED;
+        jwtgate_error *err = NULL;
+        CHECK_RESULT(jwtgate_validator_new(BYTES(cfg), strlen(cfg), &vout, &err), JWTGATE_CONFIG);
+        CHECK(vout == UNTOUCHED, "validator out written on failure");
+        const char *m = jwtgate_error_message(err);
+        CHECK(strstr(m, "23456789") == NULL, "the secret is echoed: %s", m);
+        CHECK(strstr(m, "secret") != NULL, "the message names the field: %s", m);
+        jwtgate_error_free(err);
+        free(cfg);
+    }
+
+    /* A duplicate header member with a 5,000-character name (and an ESC in it) used to be
+     * quoted whole. The token is the valid one with this header instead of its own. */
+    enum { NAME = 5000 };
+    size_t cap = 2 * NAME + 128;
+    char *header = malloc(cap);
+    char *name = malloc(NAME + 1);
+    memset(name, 'n', NAME);
+    memcpy(name, "\\u001b[31m", 10); /* the JSON escape of ESC, then "[31m" */
+    name[NAME] = 0;
+    int hl = snprintf(header, cap, "{\"alg\":\"RS256\",\"typ\":\"at+jwt\",\"%s\":1,\"%s\":2}", name, name);
+    char *encoded = base64url(header, (size_t)hl);
+    const char *rest = strchr(valid_token, '.');
+    size_t tl = strlen(encoded) + strlen(rest);
+    char *token = malloc(tl + 1);
+    snprintf(token, tl + 1, "%s%s", encoded, rest);
+
+    jwtgate_validator *v = new_validator(config_json);
+    jwtgate_claims *c = UNTOUCHED;
+    jwtgate_error *err = NULL;
+    CHECK_RESULT(jwtgate_validate(v, BYTES(token), tl, &c, &err), JWTGATE_MALFORMED);
+    const char *m = jwtgate_error_message(err);
+    CHECK(strlen(m) < 300, "message of %zu bytes", strlen(m));
+    CHECK(strstr(m, "duplicate") != NULL, "message says why: %.200s", m);
+    CHECK(strchr(m, 0x1b) == NULL, "a control character reached the message");
+    jwtgate_error_free(err);
+    jwtgate_validator_free(v);
+    free(token);
+    free(encoded);
+    free(name);
+    free(header);
 }
 
 struct worker { jwtgate_validator *v; int ok; };
@@ -429,6 +600,8 @@ int main(int argc, char **argv) {
     test_one_mebibyte();
     test_ownership_and_features();
     test_messages_with_nul();
+    test_revocation_never_fails_open();
+    test_messages_bounded_and_secret_free();
     test_threads();
     test_key_server_down();
     cJSON_free(config_json);

@@ -2,7 +2,10 @@
 
 Every error carries the core's stable ``kind`` (e.g. ``"expired"``), its numeric ``code`` and
 the HTTP ``status`` a resource server should answer with. Messages never contain the token,
-key material or secrets: they are safe to log and to return to a client.
+key material or secrets, and quoted input is bounded: they are safe to log. They are safe to
+return to a client only where ``client_description`` is ``None`` (token faults): a provider's
+unavailability names its URL and the OS error, which an unauthenticated client must not learn
+(CWE-209); answer with ``client_description`` and log the message.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from typing import Any, Dict, Optional, Tuple, Type
 
 from . import _native
 
-#: kind -> (code, http_status, is_token_fault, is_unavailable), as the core defines them.
-_KINDS: Dict[str, Tuple[int, int, bool, bool]] = {
-    kind: (code, status, token_fault, unavailable)
-    for kind, code, status, token_fault, unavailable in _native.ERROR_KINDS
+#: kind -> (code, http_status, is_token_fault, is_unavailable, client_description), as the
+#: core defines them.
+_KINDS: Dict[str, Tuple[int, int, bool, bool, Optional[str]]] = {
+    kind: (code, status, token_fault, unavailable, client_description)
+    for kind, code, status, token_fault, unavailable, client_description in _native.ERROR_KINDS
 }
 
 
@@ -22,7 +26,10 @@ class JwtGateError(Exception):
     """Base class of every jwtgate error.
 
     ``kind`` is the stable snake_case name, ``code`` the stable number, ``status`` the HTTP
-    status to answer with and ``message`` the human-readable text.
+    status to answer with and ``message`` the human-readable text. ``client_description`` is
+    what to tell an HTTP client in place of ``message`` (the core's fixed text, e.g. "the
+    authorization server is unavailable; retry later"), ``None`` when ``message`` is about the
+    token and safe to return.
     """
 
     #: The kind an instance gets when it is raised by hand without one.
@@ -32,15 +39,17 @@ class JwtGateError(Exception):
     code: int
     status: int
     message: str
+    client_description: Optional[str]
 
     def __init__(self, message: str = "", *, kind: Optional[str] = None) -> None:
         kind = kind if kind is not None else self.default_kind
-        code, status, _, _ = _KINDS.get(kind, _KINDS["internal"])
+        code, status, _, _, client_description = _KINDS.get(kind, _KINDS["internal"])
         super().__init__(message)
         self.message = message
         self.kind = kind
         self.code = code
         self.status = status
+        self.client_description = client_description
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}" if self.message else self.kind

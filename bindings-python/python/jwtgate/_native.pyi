@@ -8,10 +8,11 @@ from typing_extensions import Self, disjoint_base
 __all__ = ["BUILD_PROFILE", "Claims", "ERROR_KINDS", "Validator", "__version__", "flush_logs", "_set_release_gil"]
 
 __version__: str
-#: ``(kind, code, http_status, is_token_fault, is_unavailable)`` for every core error kind.
 BUILD_PROFILE: str
 """``"release"`` or ``"debug"``: how the extension was compiled."""
-ERROR_KINDS: tuple[tuple[str, int, int, bool, bool], ...]
+ERROR_KINDS: tuple[tuple[str, int, int, bool, bool, str | None], ...]
+"""``(kind, code, http_status, is_token_fault, is_unavailable, client_description)`` for every
+core error kind; ``client_description`` is ``None`` for token faults."""
 
 @final
 class Claims(Mapping[str, Any]):
@@ -66,8 +67,15 @@ class Validator:
         """Validates without network I/O; ``KeysNotLoadedError`` where a fetch is needed."""
     def ready(self) -> None:
         """Loads remote keys now (blocking, bounded by ``fetch_timeout``)."""
-    def revoke_jti(self, jti: str, until: float | None = None) -> int: ...
-    def revoke_subject(self, sub: str, issued_before: float | None = None) -> int: ...
+    def revoke_jti(self, jti: str, until: float | None = None) -> int:
+        """Revokes a token by ``jti`` until ``until`` (Unix seconds; ``None``: for the
+        validator's lifetime); returns how many cached results were dropped. An empty ``jti``
+        or an ``until`` that is not finite or already past raises ``ConfigError``."""
+    def revoke_subject(self, sub: str, issued_before: float | None = None) -> int:
+        """Revokes every token of ``sub`` issued at or before ``issued_before`` (Unix seconds;
+        ``None``: now); returns how many cached results were dropped. An empty ``sub`` or an
+        ``issued_before`` that is not finite, negative or in the future raises
+        ``ConfigError``."""
     def stats(self) -> dict[str, Any]:
         """Counters: validations, cache, JWKS fetches, ..."""
     def metrics_text(self) -> str:

@@ -108,6 +108,10 @@ class Validator(_native.Validator):
         ``jti=``: that token, until ``until`` (default: for the validator's lifetime).
         ``sub=``: every token of the subject issued at or before ``issued_before``
         (default: now).
+
+        Raises ``ConfigError`` (a ``ValueError``) for an empty ``jti`` or ``sub``, an ``until``
+        that is not finite or already past, or an ``issued_before`` that is not finite,
+        negative or in the future: a revocation never fails open as a silent no-op.
         """
         if jti is None and sub is None:
             raise TypeError("revoke() needs jti= or sub=")

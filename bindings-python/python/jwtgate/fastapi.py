@@ -10,12 +10,15 @@ in ``request.state.claims``.
 Errors follow RFC 6750 §3: no token → 401 with ``WWW-Authenticate: Bearer``; a bad token →
 401 with ``error="invalid_token"``; a missing scope → 403 with ``error="insufficient_scope"``
 and ``scope="..."``; a malformed ``Authorization`` header → 400 ``invalid_request``; the
-provider unreachable → 503. Error descriptions never contain the token.
+provider unreachable → 503. Error descriptions never contain the token, and a 503 never
+carries the engine's message (it names the provider's URL and the OS error: CWE-209): the
+client gets the engine's fixed description, the message goes to the ``jwtgate`` logger.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
 try:
@@ -47,6 +50,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _MAX_DESCRIPTION = 200
+# The engine's own logger (its records are forwarded there too): operators find the reason
+# for a 503 next to the engine's JWKS and introspection warnings.
+_log = logging.getLogger("jwtgate")
 # Distinct scope lists a BearerAuth remembers merged (one per `Security(..., scopes=...)` use).
 _MERGED_MAX = 256
 
@@ -91,6 +97,10 @@ class _Denied(Exception):
         kind: Optional[str] = None,
         realm: Optional[str] = None,
     ) -> None:
+        if description is not None:
+            # The engine bounds what it quotes from the token; this bounds the whole text, so
+            # no body carries more than a challenge would.
+            description = description[:_MAX_DESCRIPTION]
         super().__init__(description or error or "unauthorized")
         self.status = status
         self.error = error
@@ -169,22 +179,39 @@ async def _claims_later(validator: Validator, token: str) -> Claims:
     return await validator._validate_fetching(token)
 
 
+def _client_description(e: JwtGateError) -> str:
+    """What the client is told about ``e``: the message when it is about the token, else the
+    engine's fixed description, with the message logged for operators (CWE-209: a provider's
+    message names its URL, the OS error or a credentials hint)."""
+    if e.client_description is None:
+        return e.message
+    _log.warning(
+        "answering %s: %s: %s",
+        e.status,
+        e.kind,
+        e.message,
+        extra={"jwtgate_target": "jwtgate::fastapi", "jwtgate_fields": {"kind": e.kind, "status": str(e.status)}},
+    )
+    return e.client_description
+
+
 def _refusal(e: JwtGateError, scopes: Sequence[str], realm: Optional[str]) -> Optional[_Denied]:
     """The answer to a validation error; ``None`` for ConfigError and InternalError, faults of
-    the server rather than answers to the client: they propagate and become 500s."""
+    the server rather than answers to the client: they propagate and become 500s (the
+    framework answers those without the message)."""
     if isinstance(e, InvalidTokenError):
-        return _Denied(401, error="invalid_token", description=e.message, kind=e.kind, realm=realm)
+        return _Denied(401, error="invalid_token", description=_client_description(e), kind=e.kind, realm=realm)
     if isinstance(e, InsufficientScopeError):
         return _Denied(
             403,
             error="insufficient_scope",
-            description=e.message,
+            description=_client_description(e),
             scope=" ".join(scopes),
             kind=e.kind,
             realm=realm,
         )
     if isinstance(e, ProviderUnavailableError):
-        return _Denied(503, error="temporarily_unavailable", description=e.message, kind=e.kind)
+        return _Denied(503, error="temporarily_unavailable", description=_client_description(e), kind=e.kind)
     return None
 
 
