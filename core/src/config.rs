@@ -110,8 +110,40 @@ pub struct Config {
     pub fetch_deadline: f64,
     /// Consecutive failed fetches that open an endpoint's circuit. Default 5; 0 disables.
     pub breaker_threshold: u32,
+    /// Several issuers in one validator (exclusive with `issuer`): each entry holds one
+    /// issuer's policy and key source; the other options here apply to all of them. A JWS is
+    /// routed by its `iss` and verified with that issuer's keys only.
+    pub issuers: Option<Vec<IssuerConfig>>,
     /// How long an open circuit fails fast before one probe is let through. Default 30 s.
     pub breaker_cooldown: f64,
+}
+
+/// One issuer of a many-issuer configuration (`issuers`). The names and meanings are those of
+/// the top-level options; options with a default (`verify_audience`, `access_tokens_only`,
+/// `require_exp`, `client_auth`, the introspection TTLs and rate limit) default to the
+/// top-level value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuerConfig {
+    pub issuer: String,
+    pub audience: Option<Audience>,
+    pub verify_audience: Option<bool>,
+    pub token_type: Option<String>,
+    pub access_tokens_only: Option<bool>,
+    pub require_exp: Option<bool>,
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
+    pub shared_secret: Option<String>,
+    pub algorithms: Option<Vec<String>>,
+    pub required_claims: Option<Vec<String>>,
+    pub max_token_age: Option<f64>,
+    pub introspection_endpoint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_auth: Option<ClientAuth>,
+    pub introspection_cache_ttl: Option<f64>,
+    pub introspection_negative_ttl: Option<f64>,
+    pub introspection_rate_limit: Option<f64>,
 }
 
 /// Where tokens are checked.
@@ -131,6 +163,10 @@ pub enum ClientAuth {
     #[default]
     ClientSecretBasic,
     ClientSecretPost,
+    /// No client authentication, for endpoints that take none (Hydra's admin port). RFC 7662
+    /// §2.1 requires the caller to authenticate: use it only where the endpoint is protected
+    /// otherwise (a private network).
+    None,
 }
 
 impl Default for Config {
@@ -172,6 +208,7 @@ impl Default for Config {
             fetch_deadline: 10.0,
             breaker_threshold: 5,
             breaker_cooldown: 30.0,
+            issuers: None,
         }
     }
 }
@@ -273,14 +310,11 @@ impl Config {
             Error::new(ErrorKind::Config, format!("invalid configuration: {e}"))
         })?;
         if let serde_json::Value::Object(map) = &doc {
-            for field in SECRET_FIELDS {
-                match map.get(field) {
-                    None | Some(serde_json::Value::Null | serde_json::Value::String(_)) => {}
-                    Some(_) => {
-                        return Err(Error::config(
-                            field,
-                            "must be a string (the value given is not shown: it is a secret)",
-                        ));
+            check_secret_types(map, "")?;
+            if let Some(serde_json::Value::Array(entries)) = map.get("issuers") {
+                for (i, entry) in entries.iter().enumerate() {
+                    if let serde_json::Value::Object(entry) = entry {
+                        check_secret_types(entry, &format!("issuers[{i}]."))?;
                     }
                 }
             }
@@ -296,7 +330,111 @@ impl Config {
         })
     }
 
-    /// Checks every field and returns typed settings.
+    /// Checks every field and returns the typed settings of each issuer: one for a
+    /// single-issuer configuration, one per entry of `issuers`.
+    pub(crate) fn validate_all(&self) -> Result<Vec<Settings>> {
+        let Some(entries) = &self.issuers else {
+            return Ok(vec![self.validate()?]);
+        };
+        if !self.issuer.is_empty() {
+            return Err(Error::config(
+                "issuers",
+                "give either issuer or issuers, not both",
+            ));
+        }
+        if entries.is_empty() || entries.len() > MAX_ISSUERS {
+            return Err(Error::config(
+                "issuers",
+                format!("must list between 1 and {MAX_ISSUERS} issuers"),
+            ));
+        }
+        if let Some(field) = self.per_issuer_field_set() {
+            return Err(Error::config(
+                field,
+                "belongs to one issuer: with issuers, set it in each entry",
+            ));
+        }
+        let mut all: Vec<Settings> = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let settings = self.for_issuer(entry).validate().map_err(|e| {
+                Error::new(ErrorKind::Config, format!("issuers[{i}].{}", e.message()))
+            })?;
+            // RFC 7519 §4.1.1: `iss` is compared exactly, so two entries for one issuer would
+            // make routing ambiguous.
+            if all.iter().any(|s| s.issuer == settings.issuer) {
+                return Err(Error::config(
+                    &format!("issuers[{i}].issuer"),
+                    "names an issuer listed before",
+                ));
+            }
+            all.push(settings);
+        }
+        if all.iter().filter(|s| s.introspection.is_some()).count() > 1 {
+            return Err(Error::config(
+                "issuers",
+                "introspection (client_id) is configured on more than one issuer: an opaque token names no issuer, so it could not be routed",
+            ));
+        }
+        Ok(all)
+    }
+
+    /// The first top-level option that belongs to one issuer and is set.
+    fn per_issuer_field_set(&self) -> Option<&'static str> {
+        let set = [
+            self.audience.is_some(),
+            self.token_type.is_some(),
+            self.jwks.is_some(),
+            self.jwks_uri.is_some(),
+            self.shared_secret.is_some(),
+            self.algorithms.is_some(),
+            !self.required_claims.is_empty(),
+            self.max_token_age.is_some(),
+            self.introspection_endpoint.is_some(),
+            self.client_id.is_some(),
+            self.client_secret.is_some(),
+        ];
+        PER_ISSUER_ONLY
+            .iter()
+            .zip(set)
+            .find(|(_, set)| *set)
+            .map(|(name, _)| *name)
+    }
+
+    /// The single-issuer configuration of one `issuers` entry: the global options from here,
+    /// the issuer's own from the entry (its defaults from here).
+    fn for_issuer(&self, e: &IssuerConfig) -> Config {
+        Config {
+            issuer: e.issuer.clone(),
+            audience: e.audience.clone(),
+            verify_audience: e.verify_audience.unwrap_or(self.verify_audience),
+            token_type: e.token_type.clone(),
+            access_tokens_only: e.access_tokens_only.unwrap_or(self.access_tokens_only),
+            require_exp: e.require_exp.unwrap_or(self.require_exp),
+            jwks: e.jwks.clone(),
+            jwks_uri: e.jwks_uri.clone(),
+            shared_secret: e.shared_secret.clone(),
+            algorithms: e.algorithms.clone(),
+            required_claims: e.required_claims.clone().unwrap_or_default(),
+            max_token_age: e.max_token_age,
+            introspection_endpoint: e.introspection_endpoint.clone(),
+            client_id: e.client_id.clone(),
+            client_secret: e.client_secret.clone(),
+            client_auth: e.client_auth.unwrap_or(self.client_auth),
+            introspection_cache_ttl: e
+                .introspection_cache_ttl
+                .unwrap_or(self.introspection_cache_ttl),
+            introspection_negative_ttl: e
+                .introspection_negative_ttl
+                .unwrap_or(self.introspection_negative_ttl),
+            introspection_rate_limit: e
+                .introspection_rate_limit
+                .unwrap_or(self.introspection_rate_limit),
+            issuers: None,
+            ..self.clone()
+        }
+    }
+
+    /// Checks every field of a single-issuer configuration and returns typed settings.
     pub(crate) fn validate(&self) -> Result<Settings> {
         if self.issuer.is_empty() {
             return Err(Error::config("issuer", "is required"));
@@ -458,8 +596,15 @@ impl Config {
         if client_id.is_empty() {
             return Err(Error::config("client_id", "must not be empty"));
         }
-        let client_secret = match &self.client_secret {
-            Some(s) if !s.is_empty() => s.clone(),
+        let client_secret = match (&self.client_secret, self.client_auth) {
+            (None, ClientAuth::None) => String::new(),
+            (Some(_), ClientAuth::None) => {
+                return Err(Error::config(
+                    "client_secret",
+                    "is never sent with client_auth none: remove it",
+                ));
+            }
+            (Some(s), _) if !s.is_empty() => s.clone(),
             _ => return Err(Error::config("client_secret", "is required with client_id")),
         };
         let endpoint = self
@@ -563,8 +708,45 @@ impl Config {
     }
 }
 
+/// The top-level options that belong to one issuer: with `issuers` they are set per entry.
+const PER_ISSUER_ONLY: [&str; 11] = [
+    "audience",
+    "token_type",
+    "jwks",
+    "jwks_uri",
+    "shared_secret",
+    "algorithms",
+    "required_claims",
+    "max_token_age",
+    "introspection_endpoint",
+    "client_id",
+    "client_secret",
+];
+
 /// Fields whose values are never shown in a message.
 const SECRET_FIELDS: [&str; 2] = ["client_secret", "shared_secret"];
+
+/// More issuers than this in one validator is a configuration generator gone wrong.
+const MAX_ISSUERS: usize = 64;
+
+/// A secret-bearing field that is not a string is refused without showing its value.
+fn check_secret_types(
+    map: &serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
+) -> Result<()> {
+    for field in SECRET_FIELDS {
+        match map.get(field) {
+            None | Some(serde_json::Value::Null | serde_json::Value::String(_)) => {}
+            Some(_) => {
+                return Err(Error::config(
+                    &format!("{prefix}{field}"),
+                    "must be a string (the value given is not shown: it is a secret)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// A rate in calls per second: finite, non-negative (0 means unlimited), at most a million.
 fn rate(field: &str, value: f64) -> Result<f64> {

@@ -13,6 +13,45 @@ use crate::stats::Stats;
 
 const MAX_METADATA_BYTES: usize = 256 * 1024;
 
+/// Why a fetch failed: the message (for logs and `health()`; it names URLs and OS errors, so
+/// it never goes to a client), and whether it is a configuration mistake that retrying will
+/// not fix (the metadata names another issuer) rather than an outage.
+#[derive(Debug, Clone)]
+pub(crate) struct FetchError {
+    pub message: String,
+    pub misconfigured: bool,
+}
+
+impl FetchError {
+    fn misconfiguration(message: String) -> FetchError {
+        FetchError {
+            message,
+            misconfigured: true,
+        }
+    }
+}
+
+impl From<String> for FetchError {
+    fn from(message: String) -> FetchError {
+        FetchError {
+            message,
+            misconfigured: false,
+        }
+    }
+}
+
+impl From<&str> for FetchError {
+    fn from(message: &str) -> FetchError {
+        message.to_string().into()
+    }
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// The endpoints we use from the metadata.
 #[derive(Debug, Clone)]
 pub(crate) struct Metadata {
@@ -52,7 +91,7 @@ impl Discovery {
     }
 
     /// The metadata, fetched on first use. Only call from jwtgate's runtime.
-    pub(crate) async fn metadata(&self) -> Result<Arc<Metadata>, String> {
+    pub(crate) async fn metadata(&self) -> Result<Arc<Metadata>, FetchError> {
         if let Some(known) = self.known.lock().clone() {
             return Ok(known);
         }
@@ -64,7 +103,7 @@ impl Discovery {
     /// Fetches the metadata and checks that it names the configured issuer exactly (OIDC
     /// Discovery §4.3, RFC 8414 §3.3): this stops a provider, or anyone who can answer for its
     /// URL, from passing off another issuer's keys or endpoints.
-    async fn fetch(&self) -> Result<Metadata, String> {
+    async fn fetch(&self) -> Result<Metadata, FetchError> {
         let client = runtime::shared().http.clone();
         let mut last = String::new();
         for url in metadata_urls(&self.issuer_url)? {
@@ -87,20 +126,26 @@ impl Discovery {
                 continue;
             }
             if fetched.status != 200 {
-                return Err(format!(
-                    "{} answered HTTP {}",
-                    http::redacted(&url),
-                    fetched.status
-                ));
+                return Err(
+                    format!("{} answered HTTP {}", http::redacted(&url), fetched.status).into(),
+                );
             }
             let doc = json::parse_object(&fetched.body)
                 .map_err(|e| format!("provider metadata is not valid JSON: {e}"))?;
             match doc.get("issuer").and_then(|v| v.as_str()) {
                 Some(i) if i == self.issuer => {}
-                _ => {
-                    return Err(
-                        "provider metadata names a different issuer (OIDC Discovery §4.3)".into(),
+                found => {
+                    // The found value comes from the provider, not from a client: shown (bounded)
+                    // so that a trailing slash or localhost-for-127.0.0.1 is seen at once.
+                    let found = found.map_or_else(
+                        || "none".to_string(),
+                        |f| format!("{:?}", crate::token::truncate_to(f, 200)),
                     );
+                    return Err(FetchError::misconfiguration(format!(
+                        "the provider metadata at {} names a different issuer: expected {:?}, found {found} (OIDC Discovery §4.3: compared exactly; check the trailing slash and the host name)",
+                        http::redacted(&url),
+                        self.issuer
+                    )));
                 }
             }
             let endpoint = |name: &str| -> Result<Option<reqwest::Url>, String> {
@@ -116,7 +161,7 @@ impl Discovery {
                 introspection_endpoint: endpoint("introspection_endpoint")?,
             });
         }
-        Err(last)
+        Err(last.into())
     }
 }
 

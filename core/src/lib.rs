@@ -36,7 +36,7 @@ mod token;
 mod validated;
 mod validator;
 
-pub use config::{Audience, ClientAuth, Config, Mode};
+pub use config::{Audience, ClientAuth, Config, IssuerConfig, Mode};
 pub use error::{Error, ErrorKind, Result};
 pub use http::breaker::{BreakerHealth, BreakerState};
 pub use introspect::IntrospectionHealth;
@@ -44,7 +44,7 @@ pub use jwks::JwksHealth;
 pub use keys::Algorithm;
 pub use stats::StatsSnapshot;
 pub use validated::{Claims, Source, Validated};
-pub use validator::{Health, Validator};
+pub use validator::{Health, IssuerHealth, Validator};
 
 /// The crate version, as every face reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

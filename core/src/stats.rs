@@ -61,14 +61,17 @@ pub(crate) enum RefreshReason {
     Scheduled,
     /// The keys are past their lifetime (stale or unusable).
     Expired,
+    /// `refresh_keys()`.
+    Manual,
 }
 
 impl RefreshReason {
-    const ALL: [RefreshReason; 4] = [
+    const ALL: [RefreshReason; 5] = [
         RefreshReason::Initial,
         RefreshReason::UnknownKid,
         RefreshReason::Scheduled,
         RefreshReason::Expired,
+        RefreshReason::Manual,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -77,6 +80,7 @@ impl RefreshReason {
             RefreshReason::UnknownKid => "unknown_kid",
             RefreshReason::Scheduled => "scheduled",
             RefreshReason::Expired => "expired",
+            RefreshReason::Manual => "manual",
         }
     }
 }
@@ -100,7 +104,7 @@ pub(crate) struct Stats {
     pub introspection_cache_hits: Counter,
     pub introspection_throttled: Counter,
     pub http_retries: Counter,
-    refreshes: [Counter; 4],
+    refreshes: [Counter; 5],
 }
 
 impl Default for Stats {
@@ -322,4 +326,114 @@ impl StatsSnapshot {
         );
         out
     }
+}
+
+/// The per-issuer breakdown of the Prometheus text (label `issuer`), from each issuer's
+/// health: key-set size, age and freshness, fetches, introspection requests, breaker states.
+pub(crate) fn write_issuer_metrics(out: &mut String, issuers: &[crate::validator::IssuerHealth]) {
+    let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
+        if samples.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "# HELP jwtgate_{name} {help}\n# TYPE jwtgate_{name} {kind}"
+        );
+        for (labels, value) in samples {
+            let _ = writeln!(out, "jwtgate_{name}{{{labels}}} {value}");
+        }
+    };
+    let label = |issuer: &str| format!("issuer=\"{}\"", escape_label(issuer));
+    let remote: Vec<(&str, &crate::jwks::JwksHealth)> = issuers
+        .iter()
+        .filter_map(|i| i.jwks.as_ref().map(|j| (i.issuer.as_str(), j)))
+        .collect();
+    family(
+        "issuer_jwks_keys",
+        "gauge",
+        "Keys in the issuer's cached key set.",
+        remote
+            .iter()
+            .map(|(i, j)| (label(i), j.keys.to_string()))
+            .collect(),
+    );
+    family(
+        "issuer_jwks_age_seconds",
+        "gauge",
+        "Seconds since the issuer's key set was fetched.",
+        remote
+            .iter()
+            .filter_map(|(i, j)| j.age_seconds.map(|a| (label(i), format!("{a:.3}"))))
+            .collect(),
+    );
+    family(
+        "issuer_jwks_fresh",
+        "gauge",
+        "1 while the issuer's key set is within its lifetime.",
+        remote
+            .iter()
+            .map(|(i, j)| (label(i), u8::from(j.freshness == "fresh").to_string()))
+            .collect(),
+    );
+    family(
+        "issuer_jwks_fetches_total",
+        "counter",
+        "JWKS fetches of the issuer, by result.",
+        remote
+            .iter()
+            .flat_map(|(i, j)| {
+                [
+                    (
+                        format!("{},result=\"ok\"", label(i)),
+                        j.fetches_ok.to_string(),
+                    ),
+                    (
+                        format!("{},result=\"error\"", label(i)),
+                        j.fetches_failed.to_string(),
+                    ),
+                ]
+            })
+            .collect(),
+    );
+    family(
+        "issuer_introspection_requests_total",
+        "counter",
+        "Introspection requests sent to the issuer's provider.",
+        issuers
+            .iter()
+            .filter_map(|i| {
+                i.introspection
+                    .as_ref()
+                    .map(|h| (label(&i.issuer), h.requests.to_string()))
+            })
+            .collect(),
+    );
+    let mut breakers = Vec::new();
+    for i in issuers {
+        let states = [
+            i.jwks.as_ref().map(|j| &j.breaker),
+            i.discovery.as_ref(),
+            i.introspection.as_ref().map(|h| &h.breaker),
+        ];
+        for b in states.into_iter().flatten() {
+            breakers.push((
+                format!("{},endpoint=\"{}\"", label(&i.issuer), b.endpoint),
+                u8::from(b.state != crate::http::breaker::BreakerState::Closed).to_string(),
+            ));
+        }
+    }
+    family(
+        "issuer_breaker_open",
+        "gauge",
+        "1 while the endpoint's circuit is open or half-open.",
+        breakers,
+    );
+}
+
+/// Prometheus text format: a label value escapes `\`, `"` and newlines.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

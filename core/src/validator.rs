@@ -1,12 +1,18 @@
-//! The validator: one policy, one key source, one result cache.
+//! The validator: one policy and key source per issuer (one issuer, or several with
+//! `issuers`), one result cache, one revocation list.
 //!
 //! Order of checks for a token (cheapest and least trusting first):
 //! 1. size, then the result cache (keyed hash; a hit re-checks only `exp`/`nbf`);
 //! 2. structure and protected header, `alg` against the allowlist;
-//! 3. the key: chosen by `kid` and the allowed algorithm (the key decides, RFC 8725 §3.1);
-//! 4. the signature (aws-lc-rs, pre-parsed keys);
-//! 5. the payload (strict JSON) and the registered claims;
-//! 6. revocation; then the result is cached.
+//! 3. with several issuers, the issuer: the payload's `iss`, read before the signature is
+//!    checked (the payload was size-checked with the token and is parsed by the strict JSON
+//!    reader, duplicates refused); an `iss` that names no configured issuer is
+//!    `issuer_mismatch` with no network traffic at all. From here on only that issuer's keys
+//!    and policy apply: keys never cross issuers, whatever the token's `kid`;
+//! 4. the key: chosen by `kid` and the allowed algorithm (the key decides, RFC 8725 §3.1);
+//! 5. the signature (aws-lc-rs, pre-parsed keys);
+//! 6. the payload (strict JSON) and the registered claims, `iss` exactly (again);
+//! 7. revocation; then the result is cached.
 //!
 //! Which path a token takes (the same for every face):
 //!
@@ -41,8 +47,10 @@ use crate::stats::{RefreshReason, Stats, StatsSnapshot};
 use crate::token::{self, CompactJws};
 use crate::validated::{Claims, Source, Validated};
 
-/// Validates bearer tokens for one issuer and policy. Cheap to clone (an `Arc`), `Send` and
-/// `Sync`: share one per API.
+use serde_json::{Map, Value};
+
+/// Validates bearer tokens for one issuer and policy, or for several issuers each with its
+/// own. Cheap to clone (an `Arc`), `Send` and `Sync`: share one per API.
 #[derive(Clone, Debug)]
 pub struct Validator {
     inner: Arc<Inner>,
@@ -56,13 +64,24 @@ enum Keys {
     None,
 }
 
-struct Inner {
+/// One issuer: its policy (`settings`, which also carry the global options) and where its
+/// keys come from.
+struct Issuer {
     settings: Settings,
     keys: Keys,
     discovery: Option<Arc<Discovery>>,
     introspector: Option<Arc<Introspector>>,
     hmac_keys: Vec<(Algorithm, hmac::Key)>,
-    /// Shared with the JWKS cache, which purges the results of keys a refresh withdraws.
+}
+
+struct Inner {
+    /// At least one. The global options are the same in every entry's settings.
+    issuers: Vec<Issuer>,
+    /// Every issuer's allowed algorithms: what the header parse admits before routing.
+    algorithms: Vec<Algorithm>,
+    /// The issuer opaque tokens go to: the one with introspection configured, if any.
+    introspecting: Option<usize>,
+    /// Shared with the JWKS caches, which purge the results of keys a refresh withdraws.
     cache: Arc<ResultCache>,
     revocations: Revocations,
     stats: Arc<Stats>,
@@ -70,9 +89,13 @@ struct Inner {
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let issuers: Vec<&str> = self
+            .issuers
+            .iter()
+            .map(|i| i.settings.issuer.as_str())
+            .collect();
         f.debug_struct("Validator")
-            .field("issuer", &self.settings.issuer)
-            .field("keys", &self.keys)
+            .field("issuers", &issuers)
             .finish_non_exhaustive()
     }
 }
@@ -80,19 +103,25 @@ impl std::fmt::Debug for Inner {
 /// The outcome of one pass that may stop for keys.
 enum Step {
     Done(Result<Validated>),
+    /// `issuer`'s keys must be fetched first.
     NeedKeys {
+        issuer: usize,
         reason: RefreshReason,
         attempts: u64,
     },
     /// An opaque token (`local` is `None`), or in `introspect` mode a JWT that passed local
-    /// validation, must be introspected. `epoch` is the cache epoch seen before any check.
+    /// validation, must be introspected by `issuer`. `epoch` is the cache epoch seen before
+    /// any check.
     NeedIntrospection {
+        issuer: usize,
         local: Option<Validated>,
         epoch: u64,
     },
 }
 
-/// Health of a validator (served by every face's `health()`).
+/// Health of a validator (served by every face's `health()`). The top-level fields describe
+/// the first (for a single-issuer validator: the only) issuer, as before `issuers` existed;
+/// `issuers` has every issuer.
 #[derive(Debug, Clone, Serialize)]
 pub struct Health {
     pub issuer: String,
@@ -102,6 +131,18 @@ pub struct Health {
     pub discovery: Option<BreakerHealth>,
     pub introspection: Option<IntrospectionHealth>,
     pub cache_entries: usize,
+    pub issuers: Vec<IssuerHealth>,
+}
+
+/// One issuer's part of [`Health`].
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuerHealth {
+    pub issuer: String,
+    /// `static`, `remote` or `shared_secret`.
+    pub key_source: &'static str,
+    pub jwks: Option<JwksHealth>,
+    pub discovery: Option<BreakerHealth>,
+    pub introspection: Option<IntrospectionHealth>,
 }
 
 /// Unix time in seconds, with sub-second precision.
@@ -115,71 +156,30 @@ impl Validator {
     /// Builds a validator. Static keys are imported (and checked) here; remote keys are
     /// fetched on first use or by [`Validator::ready`].
     pub fn new(config: Config) -> Result<Validator> {
-        let settings = config.validate()?;
+        let all = config.validate_all()?;
         let stats = Arc::new(Stats::default());
+        let global = &all[0];
         let cache = Arc::new(ResultCache::new(
-            settings.cache_max_entries,
-            settings.cache_max_ttl,
+            global.cache_max_entries,
+            global.cache_max_ttl,
         ));
-        let on_withdrawn = |cache: &Arc<ResultCache>| -> crate::jwks::OnWithdrawn {
-            let cache = cache.clone();
-            Box::new(move |tags: &[KeyTag]| {
-                let removed = cache.purge_keys(tags);
-                tracing::info!(target: "jwtgate::audit", event = "keys_withdrawn", keys = tags.len(), removed, "cached results of withdrawn keys dropped");
-            })
-        };
-        let discovery = settings.discovery_url.clone().map(|url| {
-            Arc::new(Discovery::new(
-                url,
-                settings.issuer.clone(),
-                settings.allow_http,
-                settings.http_policy(),
-                settings.breaker("discovery"),
-                stats.clone(),
-            ))
-        });
-        let keys =
-            match &settings.key_source {
-                KeySourceSetting::Static(doc) => {
-                    Keys::Static(Arc::new(static_keys(doc, &settings.algorithms)?))
-                }
-                KeySourceSetting::Uri(url) => Keys::Remote(JwksCache::new(
-                    Remote::Uri(url.clone()),
-                    &settings,
-                    stats.clone(),
-                    on_withdrawn(&cache),
-                )),
-                KeySourceSetting::Discovery => Keys::Remote(JwksCache::new(
-                    Remote::Discovery(discovery.clone().ok_or_else(|| {
-                        Error::new(ErrorKind::Internal, "discovery without a URL")
-                    })?),
-                    &settings,
-                    stats.clone(),
-                    on_withdrawn(&cache),
-                )),
-                KeySourceSetting::None => Keys::None,
-            };
-        let hmac_keys = match &settings.shared_secret {
-            Some(secret) => hmac_keys(secret, &settings.algorithms),
-            None => Vec::new(),
-        };
-        let introspector = settings.introspection.clone().map(|i| {
-            Arc::new(Introspector::new(
-                i,
-                discovery.clone(),
-                settings.http_policy(),
-                settings.breaker("introspection"),
-                stats.clone(),
-            ))
-        });
+        let mut algorithms: Vec<Algorithm> = Vec::new();
+        for alg in all.iter().flat_map(|s| s.algorithms.iter()) {
+            if !algorithms.contains(alg) {
+                algorithms.push(*alg);
+            }
+        }
+        let introspecting = all.iter().position(|s| s.introspection.is_some());
+        let issuers = all
+            .into_iter()
+            .map(|settings| Issuer::new(settings, &cache, &stats))
+            .collect::<Result<Vec<Issuer>>>()?;
         Ok(Validator {
             inner: Arc::new(Inner {
-                discovery,
-                introspector,
+                issuers,
+                algorithms,
+                introspecting,
                 cache,
-                settings,
-                keys,
-                hmac_keys,
                 revocations: Revocations::default(),
                 stats,
             }),
@@ -213,7 +213,7 @@ impl Validator {
     /// GIL only for the work past the cache.
     pub fn validate_cached(&self, token: &str) -> Option<Validated> {
         let inner = &self.inner;
-        if !inner.cache.enabled() || token.len() > inner.settings.max_token_bytes {
+        if !inner.cache.enabled() || token.len() > inner.global().max_token_bytes {
             return None;
         }
         let result = Ok(inner.cached(inner.cache.hash(token), now())?);
@@ -284,26 +284,74 @@ impl Validator {
         });
     }
 
-    /// Loads the remote key set now (for start-up). Static and HMAC-only validators are
-    /// always ready.
+    /// Loads the remote key sets now (for start-up): every issuer's. Static and HMAC-only
+    /// issuers are always ready. A provider that cannot be reached is `jwks_unavailable`; a
+    /// configuration mistake that retrying will not fix (the provider's metadata names another
+    /// issuer) is `config`, with the expected and the found value.
     pub async fn ready(&self) -> Result<()> {
-        let Keys::Remote(jwks) = &self.inner.keys else {
-            return Ok(());
+        for issuer in &self.inner.issuers {
+            issuer.load_keys(false).await?;
+        }
+        Ok(())
+    }
+
+    /// Fetches the key sets now, every issuer's or (with `issuer`) one issuer's, unless a
+    /// fetch of that set started in the last second; returns or fails like
+    /// [`Validator::ready`]. For operators: after a key is withdrawn at the provider, this
+    /// makes it (and the results it verified) unusable at once instead of at the next
+    /// scheduled refresh. An `issuer` that is not configured is a `config` error.
+    pub async fn refresh_keys(&self, issuer: Option<&str>) -> Result<()> {
+        let selected: Vec<&Issuer> = match issuer {
+            None => self.inner.issuers.iter().collect(),
+            Some(name) => {
+                let found: Vec<&Issuer> = self
+                    .inner
+                    .issuers
+                    .iter()
+                    .filter(|i| i.settings.issuer == name)
+                    .collect();
+                if found.is_empty() {
+                    return Err(Error::config(
+                        "issuer",
+                        format!("{:?} is not a configured issuer", token::truncate(name)),
+                    ));
+                }
+                found
+            }
         };
-        match jwks.lookup(None, Mode::MayFetch) {
-            KeyLookup::Fetch { reason, attempts } => jwks.fetch(reason, attempts).await,
-            KeyLookup::Ready(_) => return Ok(()),
-            KeyLookup::Failed(_) => {}
+        for issuer in selected {
+            issuer.load_keys(true).await?;
         }
-        match jwks.lookup(None, Mode::AfterFetch) {
-            KeyLookup::Ready(_) => Ok(()),
-            KeyLookup::Failed(e) if e.kind() == ErrorKind::KeyNotFound => Ok(()),
-            KeyLookup::Failed(e) => Err(e),
-            KeyLookup::Fetch { .. } => Err(Error::new(
-                ErrorKind::Internal,
-                "fetch requested after fetch",
-            )),
-        }
+        Ok(())
+    }
+
+    /// [`Validator::refresh_keys`] for synchronous callers.
+    pub fn refresh_keys_blocking(&self, issuer: Option<&str>) -> Result<()> {
+        let this = self.clone();
+        let issuer = issuer.map(str::to_owned);
+        runtime::block_on(async move { this.refresh_keys(issuer.as_deref()).await })
+    }
+
+    /// [`Validator::refresh_keys`] that hands its result to `done` (see
+    /// [`Validator::validate_with`]).
+    pub fn refresh_keys_with(
+        &self,
+        issuer: Option<&str>,
+        done: impl FnOnce(Result<()>) + Send + 'static,
+    ) {
+        let this = self.clone();
+        let issuer = issuer.map(str::to_owned);
+        runtime::shared().runtime.spawn(async move {
+            done(this.refresh_keys(issuer.as_deref()).await);
+        });
+    }
+
+    /// Drops every cached result (validated JWTs and introspection answers); returns how many.
+    /// Tokens are validated afresh on their next use.
+    pub fn clear_cache(&self) -> usize {
+        let removed = self.inner.cache.clear();
+        tracing::info!(target: "jwtgate::audit", event = "cache_cleared", removed, "result cache cleared");
+        removed
     }
 
     /// [`Validator::ready`] for synchronous callers.
@@ -362,7 +410,7 @@ impl Validator {
                     "must be a finite, non-negative Unix time in seconds",
                 ));
             }
-            Some(t) if t > now + inner.settings.leeway => {
+            Some(t) if t > now + inner.global().leeway => {
                 return Err(Error::config(
                     "issued_before",
                     "is in the future: only tokens already issued can be revoked",
@@ -380,44 +428,166 @@ impl Validator {
 
     pub fn stats(&self) -> StatsSnapshot {
         let inner = &self.inner;
-        let transitions = inner
-            .discovery
-            .as_ref()
-            .map_or(0, |d| d.breaker.transitions.get())
-            + inner
-                .introspector
-                .as_ref()
-                .map_or(0, |i| i.breaker_transitions())
-            + match &inner.keys {
-                Keys::Remote(j) => j.breaker_transitions(),
-                _ => 0,
-            };
+        let transitions = inner.issuers.iter().map(Issuer::breaker_transitions).sum();
         inner.stats.snapshot(inner.cache.len(), transitions)
     }
 
-    /// The counters in Prometheus text format.
+    /// The counters in Prometheus text format, with a per-issuer breakdown (label `issuer`).
     pub fn metrics_text(&self) -> String {
-        self.stats().to_prometheus()
+        let mut text = self.stats().to_prometheus();
+        let issuers: Vec<IssuerHealth> = self.inner.issuers.iter().map(Issuer::health).collect();
+        crate::stats::write_issuer_metrics(&mut text, &issuers);
+        text
     }
 
     pub fn health(&self) -> Health {
-        let (key_source, jwks) = match &self.inner.keys {
+        let issuers: Vec<IssuerHealth> = self.inner.issuers.iter().map(Issuer::health).collect();
+        let first = issuers[0].clone();
+        Health {
+            issuer: first.issuer,
+            key_source: first.key_source,
+            jwks: first.jwks,
+            discovery: first.discovery,
+            introspection: first.introspection,
+            cache_entries: self.inner.cache.len(),
+            issuers,
+        }
+    }
+}
+
+impl Issuer {
+    /// One issuer's keys, discovery and introspection client, from its settings.
+    fn new(settings: Settings, cache: &Arc<ResultCache>, stats: &Arc<Stats>) -> Result<Issuer> {
+        let on_withdrawn = || -> crate::jwks::OnWithdrawn {
+            let cache = cache.clone();
+            Box::new(move |tags: &[KeyTag]| {
+                let removed = cache.purge_keys(tags);
+                tracing::info!(target: "jwtgate::audit", event = "keys_withdrawn", keys = tags.len(), removed, "cached results of withdrawn keys dropped");
+            })
+        };
+        let discovery = settings.discovery_url.clone().map(|url| {
+            Arc::new(Discovery::new(
+                url,
+                settings.issuer.clone(),
+                settings.allow_http,
+                settings.http_policy(),
+                settings.breaker("discovery"),
+                stats.clone(),
+            ))
+        });
+        let keys =
+            match &settings.key_source {
+                KeySourceSetting::Static(doc) => {
+                    Keys::Static(Arc::new(static_keys(doc, &settings.algorithms)?))
+                }
+                KeySourceSetting::Uri(url) => Keys::Remote(JwksCache::new(
+                    Remote::Uri(url.clone()),
+                    &settings,
+                    stats.clone(),
+                    on_withdrawn(),
+                )),
+                KeySourceSetting::Discovery => Keys::Remote(JwksCache::new(
+                    Remote::Discovery(discovery.clone().ok_or_else(|| {
+                        Error::new(ErrorKind::Internal, "discovery without a URL")
+                    })?),
+                    &settings,
+                    stats.clone(),
+                    on_withdrawn(),
+                )),
+                KeySourceSetting::None => Keys::None,
+            };
+        let hmac_keys = match &settings.shared_secret {
+            Some(secret) => hmac_keys(secret, &settings.algorithms),
+            None => Vec::new(),
+        };
+        let introspector = settings.introspection.clone().map(|i| {
+            Arc::new(Introspector::new(
+                i,
+                discovery.clone(),
+                settings.http_policy(),
+                settings.breaker("introspection"),
+                stats.clone(),
+            ))
+        });
+        Ok(Issuer {
+            settings,
+            keys,
+            discovery,
+            introspector,
+            hmac_keys,
+        })
+    }
+
+    fn health(&self) -> IssuerHealth {
+        let (key_source, jwks) = match &self.keys {
             Keys::Static(_) => ("static", None),
             Keys::Remote(j) => ("remote", Some(j.health())),
             Keys::None => ("shared_secret", None),
         };
-        Health {
-            issuer: self.inner.settings.issuer.clone(),
+        IssuerHealth {
+            issuer: self.settings.issuer.clone(),
             key_source,
             jwks,
-            discovery: self.inner.discovery.as_ref().map(|d| d.breaker.health()),
-            introspection: self.inner.introspector.as_ref().map(|i| i.health()),
-            cache_entries: self.inner.cache.len(),
+            discovery: self.discovery.as_ref().map(|d| d.breaker.health()),
+            introspection: self.introspector.as_ref().map(|i| i.health()),
+        }
+    }
+
+    fn breaker_transitions(&self) -> u64 {
+        self.discovery
+            .as_ref()
+            .map_or(0, |d| d.breaker.transitions.get())
+            + self
+                .introspector
+                .as_ref()
+                .map_or(0, |i| i.breaker_transitions())
+            + match &self.keys {
+                Keys::Remote(j) => j.breaker_transitions(),
+                _ => 0,
+            }
+    }
+
+    /// Loads (`force`: refreshes) the remote key set and says whether keys are at hand, as
+    /// `ready()` does. Static and HMAC-only issuers are always ready.
+    async fn load_keys(&self, force: bool) -> Result<()> {
+        let Keys::Remote(jwks) = &self.keys else {
+            return Ok(());
+        };
+        if force {
+            jwks.refresh_now().await;
+        } else {
+            match jwks.lookup(None, Mode::MayFetch) {
+                KeyLookup::Fetch { reason, attempts } => jwks.fetch(reason, attempts).await,
+                KeyLookup::Ready(_) => return Ok(()),
+                KeyLookup::Failed(_) => {}
+            }
+        }
+        if let Some(problem) = jwks.misconfiguration() {
+            // A mistake in the configuration (or the provider's), not an outage: retrying
+            // will not help, so it is not reported as one.
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("issuer {:?}: {problem}", self.settings.issuer),
+            ));
+        }
+        match jwks.lookup(None, Mode::AfterFetch) {
+            KeyLookup::Ready(_) => Ok(()),
+            KeyLookup::Failed(e) if e.kind() == ErrorKind::KeyNotFound => Ok(()),
+            KeyLookup::Failed(e) => Err(e),
+            KeyLookup::Fetch { .. } => Err(Error::new(
+                ErrorKind::Internal,
+                "fetch requested after fetch",
+            )),
         }
     }
 }
 
 impl Inner {
+    /// The global options (the same in every issuer's settings).
+    fn global(&self) -> &Settings {
+        &self.issuers[0].settings
+    }
+
     /// A result-cache lookup, counted as a hit when it is one.
     fn cached(&self, h: TokenHash, now: f64) -> Option<Validated> {
         let hit = self.cache.get(h, now)?;
@@ -431,14 +601,11 @@ impl Inner {
     /// Cache, then a full local check; stops when keys must be fetched first.
     fn first_pass(&self, token: &str, mode: Mode) -> Step {
         // Size first: hashing a megabyte to look it up would itself be the attack.
-        if token.len() > self.settings.max_token_bytes {
+        let max_bytes = self.global().max_token_bytes;
+        if token.len() > max_bytes {
             return Step::Done(Err(Error::new(
                 ErrorKind::TokenTooLarge,
-                format!(
-                    "token is {} bytes, the limit is {}",
-                    token.len(),
-                    self.settings.max_token_bytes
-                ),
+                format!("token is {} bytes, the limit is {max_bytes}", token.len()),
             )));
         }
         let now = now();
@@ -459,8 +626,12 @@ impl Inner {
     /// (then a second, fetch-free pass), and introspection. Runs on any executor.
     async fn finish(&self, token: &str, step: Step) -> Result<Validated> {
         let step = match step {
-            Step::NeedKeys { reason, attempts } => {
-                if let Keys::Remote(jwks) = &self.keys {
+            Step::NeedKeys {
+                issuer,
+                reason,
+                attempts,
+            } => {
+                if let Keys::Remote(jwks) = &self.issuers[issuer].keys {
                     jwks.fetch(reason, attempts).await;
                 }
                 let hash = self.cache.enabled().then(|| self.cache.hash(token));
@@ -474,19 +645,25 @@ impl Inner {
                 ErrorKind::Internal,
                 "fetch requested after fetch",
             )),
-            Step::NeedIntrospection { local, epoch } => self.introspect(token, local, epoch).await,
+            Step::NeedIntrospection {
+                issuer,
+                local,
+                epoch,
+            } => self.introspect(issuer, token, local, epoch).await,
         }
     }
 
-    /// RFC 7662: asks the provider, checks the answer with the JWT rules, caches an active
-    /// answer for `min(introspection_cache_ttl, exp - now)`.
+    /// RFC 7662: asks `issuer`'s provider, checks the answer with the JWT rules, caches an
+    /// active answer for `min(introspection_cache_ttl, exp - now)`.
     async fn introspect(
         &self,
+        issuer: usize,
         token: &str,
         local: Option<Validated>,
         epoch: u64,
     ) -> Result<Validated> {
-        let introspector = self
+        let settings = &self.issuers[issuer].settings;
+        let introspector = self.issuers[issuer]
             .introspector
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Internal, "introspection without a client"))?;
@@ -501,7 +678,7 @@ impl Inner {
             }
         };
         let now = now();
-        let bounds = claims::check_introspected(&answer, &self.settings, now)?;
+        let bounds = claims::check_introspected(&answer, settings, now)?;
         let validated = match local {
             // A JWT keeps its own verified claims; introspection only confirmed it is active.
             Some(v) => Validated {
@@ -529,15 +706,15 @@ impl Inner {
             // max_token_age bounds the entry too (a hit re-checks nothing else).
             let valid_until = (now + ttl)
                 .min(bounds.exp.unwrap_or(f64::INFINITY))
-                .min(bounds.cache_until(&self.settings));
+                .min(bounds.cache_until(settings));
             self.cache
                 .insert(hash, validated.clone(), valid_until, None, None, now, epoch);
         }
         Ok(validated)
     }
 
-    /// Not a JWS: an opaque token goes to introspection (when configured); anything that is
-    /// not even an RFC 6750 bearer token is malformed.
+    /// Not a JWS: an opaque token goes to introspection (at the one issuer that has it
+    /// configured); anything that is not even an RFC 6750 bearer token is malformed.
     fn opaque(
         &self,
         token: &str,
@@ -551,7 +728,12 @@ impl Inner {
                 "neither a compact JWS nor an RFC 6750 bearer token",
             )));
         }
-        let Some(introspector) = &self.introspector else {
+        let Some((issuer, introspector)) = self.introspecting.and_then(|i| {
+            self.issuers[i]
+                .introspector
+                .as_ref()
+                .map(|introspector| (i, introspector))
+        }) else {
             return Step::Done(Err(Error::new(
                 ErrorKind::UnsupportedToken,
                 "not a JWT, and no introspection is configured (client_id)",
@@ -578,30 +760,79 @@ impl Inner {
                 "an opaque token needs introspection",
             )));
         }
-        Step::NeedIntrospection { local: None, epoch }
+        Step::NeedIntrospection {
+            issuer,
+            local: None,
+            epoch,
+        }
+    }
+
+    /// With several issuers: the issuer a JWS names in its payload's `iss`, read before the
+    /// signature is checked so that only that issuer's keys are tried (keys never cross
+    /// issuers). The payload was bounded with the token (`max_token_bytes`) and is parsed by
+    /// the strict reader (duplicate members refused, depth capped). An `iss` that names no
+    /// configured issuer is refused here, before any key lookup: an unconfigured issuer is
+    /// never fetched, discovered or contacted.
+    fn route(&self, jws: &CompactJws<'_>) -> Result<(usize, Map<String, Value>)> {
+        let payload = json::parse_object(&jws.payload)
+            .map_err(|e| Error::malformed(format!("payload: {e}")))?;
+        let index = match payload.get("iss") {
+            Some(Value::String(iss)) => self
+                .issuers
+                .iter()
+                .position(|i| i.settings.issuer == *iss)
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::IssuerMismatch, "iss names no configured issuer")
+                })?,
+            Some(_) => return Err(Error::new(ErrorKind::InvalidClaim, "iss is not a string")),
+            None => {
+                return Err(Error::new(
+                    ErrorKind::MissingClaim,
+                    "required claim \"iss\" is missing",
+                ));
+            }
+        };
+        Ok((index, payload))
     }
 
     fn check(&self, token: &str, hash: Option<TokenHash>, mode: Mode, now: f64) -> Step {
         // Read before any check so that a revocation racing with us wins (see ResultCache).
         let epoch = self.cache.epoch();
-        let jws = match token::parse(
-            token,
-            self.settings.max_token_bytes,
-            &self.settings.algorithms,
-        ) {
+        let jws = match token::parse(token, self.global().max_token_bytes, &self.algorithms) {
             Ok(Some(jws)) => jws,
             Ok(None) => return self.opaque(token, hash, mode, now, epoch),
             Err(e) => return Step::Done(Err(e)),
         };
+        // One issuer: today's order, the payload parsed only after the signature verifies.
+        let (index, payload) = if self.issuers.len() == 1 {
+            (0, None)
+        } else {
+            match self.route(&jws) {
+                Ok((index, payload)) => (index, Some(payload)),
+                Err(e) => return Step::Done(Err(e)),
+            }
+        };
+        let issuer = &self.issuers[index];
+        // RFC 8725 §3.1: the allowlist is the routed issuer's, not the union parsed against.
+        if !issuer.settings.algorithms.contains(&jws.alg) {
+            return Step::Done(Err(Error::new(
+                ErrorKind::AlgorithmNotAllowed,
+                format!("alg {} is not allowed for this issuer", jws.alg),
+            )));
+        }
         let verified = match jws.alg.family() {
-            Family::Hmac => self.verify_hmac(&jws).map(|()| None),
-            _ => match &self.keys {
+            Family::Hmac => verify_hmac(&issuer.hmac_keys, &jws).map(|()| None),
+            _ => match &issuer.keys {
                 // Static keys never change: nothing to bind a cached result to.
                 Keys::Static(keys) => verify_with(keys, &jws).map(|_| None),
                 Keys::Remote(jwks) => match jwks.lookup(jws.kid.as_deref(), mode) {
                     KeyLookup::Ready(keys) => verify_with(&keys, &jws).map(Some),
                     KeyLookup::Fetch { reason, attempts } => {
-                        return Step::NeedKeys { reason, attempts };
+                        return Step::NeedKeys {
+                            issuer: index,
+                            reason,
+                            attempts,
+                        };
                     }
                     KeyLookup::Failed(e) => Err(e),
                 },
@@ -611,14 +842,17 @@ impl Inner {
                 )),
             },
         };
-        let introspect_too = self.settings.mode == TokenMode::Introspect;
+        let introspect_too = issuer.settings.mode == TokenMode::Introspect;
         let cache_hash = if introspect_too { None } else { hash };
-        match verified.and_then(|key| self.accept(jws, cache_hash, key, epoch, now)) {
+        match verified
+            .and_then(|key| self.accept(issuer, jws, payload, cache_hash, key, epoch, now))
+        {
             Ok(_) if introspect_too && mode == Mode::NoNetwork => Step::Done(Err(Error::new(
                 ErrorKind::KeysNotLoaded,
                 "mode introspect: the token must be introspected",
             ))),
             Ok(local) if introspect_too => Step::NeedIntrospection {
+                issuer: index,
                 local: Some(local),
                 epoch,
             },
@@ -626,27 +860,29 @@ impl Inner {
         }
     }
 
-    /// HMAC keys only ever come from `shared_secret` (RFC 8725 §3.1: an attacker who can pick
-    /// HS256 must not get a public key used as the secret, CVE-2016-10555).
-    fn verify_hmac(&self, jws: &CompactJws<'_>) -> Result<()> {
-        verify_hmac(&self.hmac_keys, jws)
-    }
-
-    /// Signature verified: decode and check the claims, check revocation, cache the result.
+    /// Signature verified: decode and check the claims (`payload` when routing parsed it
+    /// already), check revocation, cache the result.
+    #[allow(clippy::too_many_arguments)]
     fn accept(
         &self,
+        issuer: &Issuer,
         jws: CompactJws<'_>,
+        payload: Option<Map<String, Value>>,
         hash: Option<TokenHash>,
         key: Option<KeyTag>,
         epoch: u64,
         now: f64,
     ) -> Result<Validated> {
+        let settings = &issuer.settings;
         let payload_bytes = jws.payload;
-        let payload = json::parse_object(&payload_bytes)
-            .map_err(|e| Error::malformed(format!("payload: {e}")))?;
+        let payload = match payload {
+            Some(p) => p,
+            None => json::parse_object(&payload_bytes)
+                .map_err(|e| Error::malformed(format!("payload: {e}")))?,
+        };
         let payload_json = String::from_utf8(payload_bytes)
             .map_err(|_| Error::malformed("payload is not UTF-8"))?;
-        let bounds = claims::check(&payload, jws.typ.as_deref(), &self.settings, now)?;
+        let bounds = claims::check(&payload, jws.typ.as_deref(), settings, now)?;
         let claims = Arc::new(Claims::new(&payload, payload_json, jws.header_json));
         if !self.revocations.is_empty() && self.revocations.is_revoked(&claims, now) {
             return Err(Error::new(ErrorKind::Revoked, "token has been revoked"));
@@ -658,8 +894,8 @@ impl Inner {
             introspected: false,
         };
         if let Some(h) = hash {
-            let valid_until = bounds.cache_until(&self.settings);
-            let not_before = bounds.nbf.map(|nbf| nbf - self.settings.leeway);
+            let valid_until = bounds.cache_until(settings);
+            let not_before = bounds.nbf.map(|nbf| nbf - settings.leeway);
             self.cache.insert(
                 h,
                 validated.clone(),

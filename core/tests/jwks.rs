@@ -99,16 +99,22 @@ fn network_free_path_defers_until_keys_are_loaded() {
     }
     assert_eq!(server.hits("/jwks"), 1);
     assert!(v.stats().sync_deferred >= 1);
-    // Inside the refresh cooldown an unknown kid is refused outright...
-    assert_eq!(
-        v.validate_local(&token(&key_b())).unwrap_err().kind(),
-        ErrorKind::KeyNotFound
-    );
-    // ...after it, the network-free path defers (the async path would fetch) instead.
-    std::thread::sleep(Duration::from_millis(600));
+    // An unknown kid right after the first load may be a rotation: the network-free path
+    // defers (the async path would fetch at once; no cooldown follows a load it did not cause).
     assert_eq!(
         v.validate_local(&token(&key_b())).unwrap_err().kind(),
         ErrorKind::KeysNotLoaded
+    );
+    // Once an unknown kid has refreshed the set, more unknown kids inside the cooldown are
+    // refused outright.
+    assert_eq!(
+        v.validate_blocking(&token(&key_b())).unwrap_err().kind(),
+        ErrorKind::KeyNotFound
+    );
+    assert_eq!(server.hits("/jwks"), 2);
+    assert_eq!(
+        v.validate_local(&token(&key_b())).unwrap_err().kind(),
+        ErrorKind::KeyNotFound
     );
 }
 
@@ -175,13 +181,18 @@ fn forged_kids_during_the_cooldown_fail_fast_without_fetching() {
         .collect();
     let v = Validator::new(cfg).unwrap();
     v.ready_blocking().unwrap();
-    // Inside the cooldown that follows the initial fetch: no fetch, so nobody waits on one.
+    // The first unknown kid after the load refreshes at once (it may be a rotation); the rest
+    // fall inside the cooldown that refresh started: no fetch, so nobody waits on one.
     for i in 0..1000 {
         let err = v.validate_blocking(&forged[i % 50]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::KeyNotFound);
     }
-    assert_eq!(server.hits("/jwks"), 1, "no fetch during the cooldown");
-    assert!(v.stats().unknown_kid_fast_failures >= 1000);
+    assert_eq!(
+        server.hits("/jwks"),
+        2,
+        "one refresh, then none during the cooldown"
+    );
+    assert!(v.stats().unknown_kid_fast_failures >= 999);
     // After the cooldown one forged kid triggers exactly one fetch, then the cooldown again.
     std::thread::sleep(Duration::from_millis(1100));
     for _ in 0..100 {
@@ -190,7 +201,49 @@ fn forged_kids_during_the_cooldown_fail_fast_without_fetching() {
             ErrorKind::KeyNotFound
         );
     }
-    assert_eq!(server.hits("/jwks"), 2, "at most one fetch per cooldown");
+    assert_eq!(server.hits("/jwks"), 3, "at most one fetch per cooldown");
+}
+
+/// Issue #9: a key the provider starts signing with right after any fetch that an unknown
+/// kid did not cause (the first load, a scheduled refresh, `refresh_keys()`) is accepted at
+/// once, with exactly one more fetch, under the default 30 s cooldown.
+#[test]
+fn a_rotated_key_is_accepted_right_after_any_fetch() {
+    let (a, b) = (key_a(), key_b());
+    let server = jwks_server(&[&a]);
+    let mut cfg = config(&server);
+    cfg.jwks_refresh_cooldown = 30.0;
+    let v = Validator::new(cfg).unwrap();
+    v.ready_blocking().unwrap();
+    let doc = jwks(&[&a, &b]);
+    server.set_handler(move |_| Reply::json(&doc));
+    v.validate_blocking(&token(&b)).unwrap();
+    assert_eq!(server.hits("/jwks"), 2, "exactly one more fetch");
+    // Another unknown kid inside the cooldown of that refresh is refused without a fetch:
+    // the flood protection.
+    let c = TestKey::rsa("rsa-b", "RS256", "rsa-c");
+    let doc = jwks(&[&a, &b, &c]);
+    server.set_handler(move |_| Reply::json(&doc));
+    assert_eq!(
+        v.validate_blocking(&token(&c)).unwrap_err().kind(),
+        ErrorKind::KeyNotFound
+    );
+    assert_eq!(server.hits("/jwks"), 2);
+    // After a fetch no unknown kid caused (here a forced refresh; a scheduled one is the
+    // same), the first unknown kid refreshes at once again: a rotation right after it works.
+    std::thread::sleep(Duration::from_millis(1100));
+    let d = TestKey::rsa("rsa-a", "RS256", "rsa-d");
+    v.refresh_keys_blocking(None).unwrap();
+    assert_eq!(server.hits("/jwks"), 3);
+    v.validate_blocking(&token(&c)).unwrap();
+    let doc = jwks(&[&a, &b, &c, &d]);
+    server.set_handler(move |_| Reply::json(&doc));
+    v.validate_blocking(&token(&d)).unwrap();
+    assert_eq!(
+        server.hits("/jwks"),
+        4,
+        "one fetch for d: c came with the forced refresh"
+    );
 }
 
 #[test]
@@ -519,4 +572,33 @@ fn wait_for(mut condition: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "condition not reached in 5 s");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Issue #9: the same right after a scheduled refresh (80 % of the lifetime): the refresh
+/// it started opens no cooldown, so a key rotated just after it is accepted at once.
+#[test]
+fn a_rotated_key_is_accepted_right_after_a_scheduled_refresh() {
+    let (a, b) = (key_a(), key_b());
+    let server = jwks_server(&[&a]);
+    let mut cfg = config(&server);
+    cfg.jwks_refresh_cooldown = 30.0;
+    cfg.jwks_ttl = 1.0;
+    cfg.jwks_min_ttl = 0.0;
+    let v = Validator::new(cfg).unwrap();
+    v.ready_blocking().unwrap();
+    let t = token(&a);
+    v.validate_blocking(&t).unwrap();
+    // Past 80 % of the lifetime a validation starts the scheduled refresh in the background.
+    std::thread::sleep(Duration::from_millis(900));
+    // A token not in the result cache, so that the key set is looked at.
+    let now = unix_now();
+    let mut claims = access_token_claims(ISSUER, AUDIENCE, now, now + 3600);
+    claims["jti"] = serde_json::json!("not-cached");
+    let _ = v.validate_local(&a.token(&claims));
+    wait_for(|| server.hits("/jwks") == 2);
+    assert_eq!(v.stats().jwks_refreshes["scheduled"], 1);
+    let doc = jwks(&[&a, &b]);
+    server.set_handler(move |_| Reply::json(&doc));
+    v.validate_blocking(&token(&b)).unwrap();
+    assert_eq!(server.hits("/jwks"), 3, "exactly one more fetch");
 }

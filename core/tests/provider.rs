@@ -241,14 +241,14 @@ async fn an_id_token_is_not_an_access_token() {
 async fn key_rotation_is_picked_up_through_the_unknown_kid_refresh() {
     let keys = keys_file("rotation");
     let p = Provider::start(0, &keys, false);
-    let v = validator(&p, JWT_RESOURCE, |_| {});
+    // Issue #9: the default cooldown (30 s), and the rotation well inside it.
+    let v = validator(&p, JWT_RESOURCE, |c| c.jwks_refresh_cooldown = 30.0);
     let old = p.token(JWT_RESOURCE).await;
     v.validate(&old).await.unwrap();
     assert_eq!(v.stats().jwks_fetches_ok, 1);
     let (port, keys) = p.stop();
     // Restart on the same issuer with a new signing key first; the old one stays published.
     let p = Provider::start(port, &keys, true);
-    tokio::time::sleep(Duration::from_millis(600)).await; // past the refresh cooldown
     let new = p.token(JWT_RESOURCE).await;
     assert_ne!(kid(&new), kid(&old));
     v.validate(&new)
@@ -257,6 +257,49 @@ async fn key_rotation_is_picked_up_through_the_unknown_kid_refresh() {
     let stats = v.stats();
     assert_eq!(stats.jwks_fetches_ok, 2);
     assert_eq!(stats.jwks_refreshes["unknown_kid"], 1);
+    // A forged-kid flood from several threads right after: no request waits for a fetch and
+    // the whole flood costs no fetch at all (the rotation's refresh started the cooldown).
+    let forger = jwtgate_testkit::TestKey::rsa("rsa-b", "RS256", "x");
+    let claims: Value = serde_json::from_str(
+        &String::from_utf8(
+            base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                new.split('.').nth(1).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let forged: Vec<String> = (0..200)
+        .map(|i| {
+            forger.token_with_header(
+                &serde_json::json!({"alg": "RS256", "kid": format!("forged-{i}"), "typ": "at+jwt"}),
+                &claims,
+            )
+        })
+        .collect();
+    let forged = std::sync::Arc::new(forged);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (v, forged) = (v.clone(), forged.clone());
+            std::thread::spawn(move || {
+                for i in 0..1000 {
+                    let e = v.validate_blocking(&forged[(i * 7 + t) % 200]).unwrap_err();
+                    assert_eq!(e.kind(), ErrorKind::KeyNotFound);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(
+        v.stats().jwks_fetches_ok,
+        2,
+        "4,000 forged kids cost no fetch"
+    );
+    assert!(v.stats().unknown_kid_fast_failures >= 4000);
     // The old token still validates, and a fresh validator accepts it with the new JWKS.
     v.validate(&old).await.unwrap();
     let fresh = validator(&p, JWT_RESOURCE, |_| {});

@@ -209,6 +209,20 @@ impl ResultCache {
         removed
     }
 
+    /// Removes every entry (after bumping the epoch, so that no validation in flight can
+    /// store a result computed before the clear).
+    pub(crate) fn clear(&self) -> usize {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = shard.0.write();
+            removed += shard.map.len();
+            shard.map.clear();
+            shard.order.clear();
+        }
+        removed
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.0.read().map.len()).sum()
     }

@@ -88,6 +88,8 @@ pub(crate) struct Introspector {
     negative: Mutex<HashMap<TokenHash, f64>>,
     limit: Mutex<RateLimit>,
     stats: Arc<Stats>,
+    requests: crate::stats::Counter,
+    refused_us: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Introspector {
@@ -104,6 +106,12 @@ pub struct IntrospectionHealth {
     /// `None` until discovered.
     pub endpoint: Option<String>,
     pub breaker: BreakerHealth,
+    /// Requests sent to this issuer's endpoint.
+    pub requests: u64,
+    /// The endpoint refused our own request (HTTP 400/401/403) the last time: the client
+    /// credentials (`client_id`, `client_secret`, `client_auth`) are wrong, which retrying
+    /// will not fix; or, for Keycloak, the client is not in the tokens' `aud`.
+    pub misconfigured: bool,
 }
 
 impl Introspector {
@@ -123,6 +131,8 @@ impl Introspector {
             inflight: Mutex::new(HashMap::new()),
             negative: Mutex::new(HashMap::new()),
             stats,
+            requests: crate::stats::Counter::default(),
+            refused_us: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -216,7 +226,7 @@ impl Introspector {
             (None, Some(discovery)) => discovery
                 .metadata()
                 .await
-                .map_err(unavailable)?
+                .map_err(|e| unavailable(e.message))?
                 .introspection_endpoint
                 .clone()
                 .ok_or_else(|| {
@@ -245,9 +255,12 @@ impl Introspector {
                     form.push(("client_secret", &s.client_secret));
                     request.form(&form)
                 }
+                // The endpoint takes no client authentication (Hydra's admin port).
+                ClientAuth::None => request.form(&form),
             }
         };
         self.stats.introspection_requests.inc();
+        self.requests.inc();
         let fetched = http::send(
             make,
             &endpoint,
@@ -274,6 +287,10 @@ impl Introspector {
                 pause.as_secs_f64()
             )));
         }
+        self.refused_us.store(
+            matches!(fetched.status, 400 | 401 | 403),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let result = judge(fetched.status, &fetched.body);
         match &result {
             Ok(_) => self.stats.introspection_active.inc(),
@@ -288,6 +305,8 @@ impl Introspector {
         IntrospectionHealth {
             endpoint,
             breaker: self.breaker.health(),
+            requests: self.requests.get(),
+            misconfigured: self.refused_us.load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 

@@ -4,10 +4,14 @@
 //! Rules (each has a test in `core/tests/jwks.rs`):
 //! - Single flight: however many validations need a fetch at once, one request goes out and
 //!   everyone waits for it.
-//! - Cooldown: no two fetches start less than `jwks_refresh_cooldown` apart, whatever asks for
-//!   them. An unknown `kid` inside the cooldown fails fast with `key_not_found` and is
-//!   remembered (negative cache), so a flood of forged kids costs at most one fetch per
-//!   cooldown and never blocks a request.
+//! - Refresh rule: the cooldown limits only the refreshes that unknown kids cause. The first
+//!   unknown `kid` after a fetch that an unknown kid did not cause (the first load, a scheduled
+//!   refresh, `refresh_keys()`) refreshes at once, so a provider that starts signing with a new
+//!   key right after any of those is never refused. Further unknown kids within
+//!   `jwks_refresh_cooldown` of that refresh fail fast with `key_not_found` and are remembered
+//!   (negative cache): a flood of forged kids costs at most one fetch per cooldown (plus the
+//!   one it starts with) and never makes a request wait. A failed fetch backs everything off
+//!   for the cooldown.
 //! - Lifetime from `Cache-Control: max-age` clamped to `[jwks_min_ttl, jwks_max_ttl]`, else
 //!   `jwks_ttl`. A refresh starts in the background at 80 % of it (no request waits for it).
 //! - Past the lifetime the keys are stale: still used for up to `jwks_max_stale` while fetches
@@ -25,13 +29,13 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::config::Settings;
-use crate::discovery::Discovery;
+use crate::discovery::{Discovery, FetchError};
 use crate::error::{Error, ErrorKind};
 use crate::http::{self, Breaker, BreakerHealth, Policy};
 use crate::json;
 use crate::keys::{Algorithm, KeySet, KeyTag, import_jwks};
 use crate::runtime;
-use crate::stats::{RefreshReason, Stats};
+use crate::stats::{Counter, RefreshReason, Stats};
 
 /// A JWKS larger than this is refused (real ones are a few KB).
 const MAX_JWKS_BYTES: usize = 512 * 1024;
@@ -85,6 +89,15 @@ struct State {
     refresh_at: Option<Instant>,
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
+    /// The last fetch failed: every kind of fetch waits out the cooldown after it (backoff).
+    last_failed: bool,
+    /// When the last refresh caused by an unknown kid started: only those are rate-limited,
+    /// and only while the latest fetch is one of them.
+    last_kid_refresh: Option<Instant>,
+    /// The latest fetch started was caused by an unknown kid.
+    last_was_kid: bool,
+    /// The last failure was a configuration mistake, not an outage (see `FetchError`).
+    misconfigured: bool,
     attempts: u64,
     /// The pid whose fetch is in flight, set and cleared under this lock with `attempts` and
     /// the keys, so that one read sees a consistent picture (a fetch of a parent process
@@ -113,6 +126,9 @@ struct Inner {
     inflight: Mutex<Option<Inflight>>,
     negative: Mutex<HashMap<String, Instant>>,
     stats: Arc<Stats>,
+    /// This issuer's fetches (the validator's `stats` sum every issuer's).
+    fetches_ok: Counter,
+    fetches_failed: Counter,
 }
 
 /// The remote JWKS of one validator.
@@ -140,6 +156,11 @@ pub struct JwksHealth {
     /// `fresh`, `stale` (past its lifetime, still used), `expired` (past max_stale) or `empty`.
     pub freshness: &'static str,
     pub last_error: Option<String>,
+    /// What `last_error` is: `misconfiguration` (retrying will not help: the provider's
+    /// metadata names another issuer, say) or `outage`; `None` when the last fetch worked.
+    pub problem: Option<&'static str>,
+    pub fetches_ok: u64,
+    pub fetches_failed: u64,
     pub breaker: BreakerHealth,
 }
 
@@ -169,6 +190,8 @@ impl JwksCache {
                 inflight: Mutex::new(None),
                 negative: Mutex::new(HashMap::new()),
                 stats,
+                fetches_ok: Counter::default(),
+                fetches_failed: Counter::default(),
             }),
         }
     }
@@ -177,16 +200,19 @@ impl JwksCache {
     pub(crate) fn lookup(&self, kid: Option<&str>, mode: Mode) -> KeyLookup {
         let inner = &self.inner;
         let now = Instant::now();
-        let (keys, fresh_until, refresh_at, cooling, attempts, in_flight, last_error) = {
+        let (keys, fresh_until, refresh_at, cooling, kid_cooling, attempts, in_flight, last_error) = {
             let st = inner.state.read();
-            let cooling = st
-                .last_attempt
-                .is_some_and(|t| now < t + inner.timing.cooldown);
+            let within = |t: Option<Instant>| t.is_some_and(|t| now < t + inner.timing.cooldown);
+            // Failed fetches back everything off; successful ones hold back only the next
+            // unknown-kid refresh, and only when an unknown kid caused them.
+            let cooling = st.last_failed && within(st.last_attempt);
+            let kid_cooling = cooling || (st.last_was_kid && within(st.last_kid_refresh));
             (
                 st.keys.clone(),
                 st.fresh_until,
                 st.refresh_at,
                 cooling,
+                kid_cooling,
                 st.attempts,
                 st.fetching == Some(std::process::id()),
                 st.last_error.clone(),
@@ -197,6 +223,11 @@ impl JwksCache {
         // read above: a fetch that finishes while we decide must neither look like "no fetch
         // possible" (a spurious `jwks_unavailable`) nor be started again (a second request).
         let fetch_or = |reason: RefreshReason, otherwise: Error| -> KeyLookup {
+            let cooling = if reason == RefreshReason::UnknownKid {
+                kid_cooling
+            } else {
+                cooling
+            };
             let can_fetch = mode != Mode::AfterFetch && (!cooling || in_flight);
             match (can_fetch, mode) {
                 (true, Mode::MayFetch) => KeyLookup::Fetch {
@@ -271,7 +302,7 @@ impl JwksCache {
                 inner.stats.unknown_kid_fast_failures.inc();
                 return KeyLookup::Failed(Error::new(
                     ErrorKind::KeyNotFound,
-                    "no key with the token's kid (the key set was refreshed within the cooldown)",
+                    "no key with the token's kid (an unknown kid refreshed the key set within the cooldown)",
                 ));
             }
         }
@@ -307,7 +338,12 @@ impl JwksCache {
                 return None;
             }
             st.attempts += 1;
-            st.last_attempt = Some(Instant::now());
+            let now = Instant::now();
+            st.last_attempt = Some(now);
+            st.last_was_kid = reason == RefreshReason::UnknownKid;
+            if st.last_was_kid {
+                st.last_kid_refresh = Some(now);
+            }
             st.fetching = Some(pid);
         }
         let (tx, rx) = watch::channel(false);
@@ -326,6 +362,33 @@ impl JwksCache {
             let _ = tx.send(true);
         });
         Some(rx)
+    }
+
+    /// `refresh_keys()`: fetches now, unless a fetch started in the last second (then joins
+    /// it, or takes its result), and waits for it. Not limited by the cooldown: an operator
+    /// asked.
+    pub(crate) async fn refresh_now(&self) {
+        let attempts = {
+            let st = self.inner.state.read();
+            let recent = st
+                .last_attempt
+                .is_some_and(|t| t.elapsed() < Duration::from_secs(1));
+            if recent && st.fetching != Some(std::process::id()) {
+                return;
+            }
+            st.attempts
+        };
+        self.fetch(RefreshReason::Manual, attempts).await;
+    }
+
+    /// The last fetch failed because of a configuration mistake (not an outage): its message.
+    pub(crate) fn misconfiguration(&self) -> Option<String> {
+        let st = self.inner.state.read();
+        if st.misconfigured {
+            st.last_error.clone()
+        } else {
+            None
+        }
     }
 
     pub(crate) fn breaker_transitions(&self) -> u64 {
@@ -352,13 +415,22 @@ impl JwksCache {
             age_seconds: st.fetched_at.map(|t| now.duration_since(t).as_secs_f64()),
             freshness,
             last_error: st.last_error.clone(),
+            problem: st.last_error.as_ref().map(|_| {
+                if st.misconfigured {
+                    "misconfiguration"
+                } else {
+                    "outage"
+                }
+            }),
+            fetches_ok: self.inner.fetches_ok.get(),
+            fetches_failed: self.inner.fetches_failed.get(),
             breaker: self.inner.breaker.health(),
         }
     }
 }
 
 impl Inner {
-    async fn fetch_keys(&self) -> Result<(KeySet, Duration), String> {
+    async fn fetch_keys(&self) -> Result<(KeySet, Duration), FetchError> {
         let url = match &self.remote {
             Remote::Uri(url) => url.clone(),
             Remote::Discovery(discovery) => discovery
@@ -385,11 +457,9 @@ impl Inner {
         )
         .await?;
         if fetched.status != 200 {
-            return Err(format!(
-                "{} answered HTTP {}",
-                http::redacted(&url),
-                fetched.status
-            ));
+            return Err(
+                format!("{} answered HTTP {}", http::redacted(&url), fetched.status).into(),
+            );
         }
         let doc = json::parse_object(&fetched.body)
             .map_err(|e| format!("the JWKS is not valid JSON: {e}"))?;
@@ -407,11 +477,12 @@ impl Inner {
         Ok((KeySet::new(keys), ttl))
     }
 
-    fn store(&self, result: Result<(KeySet, Duration), String>) {
+    fn store(&self, result: Result<(KeySet, Duration), FetchError>) {
         let now = Instant::now();
         match result {
             Ok((keys, ttl)) => {
                 self.stats.jwks_fetch_ok.inc();
+                self.fetches_ok.inc();
                 let mut st = self.state.write();
                 let withdrawn: Vec<KeyTag> = st.keys.as_ref().map_or_else(Vec::new, |old| {
                     old.tags()
@@ -424,6 +495,8 @@ impl Inner {
                 st.fresh_until = Some(now + ttl);
                 st.refresh_at = Some(now + ttl.mul_f64(REFRESH_AT));
                 st.last_error = None;
+                st.last_failed = false;
+                st.misconfigured = false;
                 drop(st);
                 // New keys may hold kids we refused a moment ago.
                 self.negative.lock().clear();
@@ -434,10 +507,13 @@ impl Inner {
             }
             Err(e) => {
                 self.stats.jwks_fetch_failed.inc();
-                tracing::warn!(target: "jwtgate::jwks", issuer = %self.issuer, "JWKS fetch failed: {e}");
+                self.fetches_failed.inc();
+                tracing::warn!(target: "jwtgate::jwks", issuer = %self.issuer, misconfigured = e.misconfigured, "JWKS fetch failed: {}", e.message);
                 let mut st = self.state.write();
                 st.fetching = None;
-                st.last_error = Some(e);
+                st.last_error = Some(e.message);
+                st.last_failed = true;
+                st.misconfigured = e.misconfigured;
             }
         }
     }
