@@ -1321,6 +1321,109 @@ fn audit_suite(k: &Keys) -> Suite {
     s
 }
 
+/// Many issuers in one validator (issue #9): routing by `iss`, keys that never cross issuers,
+/// per-issuer allowlists, and the configuration rules.
+fn issuers_suite(k: &Keys) -> Suite {
+    const A: &str = "https://a.issuer.test";
+    const B: &str = "https://b.issuer.test";
+    let mut s = Suite::new(
+        "issuers",
+        "Several issuers in one validator (issuers): a JWS is routed by its iss and verified with that issuer's keys only; an iss that names no configured issuer is refused without any key lookup.",
+    );
+    let entry = |issuer: &str, keys: &[&jwtgate_testkit::TestKey], alg: &str| json!({ "issuer": issuer, "audience": AUDIENCE, "jwks": jwks(keys), "algorithms": [alg], "token_type": "at+jwt" });
+    s.config(
+        "two_issuers",
+        json!({ "issuers": [entry(A, &[&k.rsa_a], "RS256"), entry(B, &[&k.es256], "ES256")] }),
+    );
+    let claims_of = |iss: &str| with(claims(), "iss", json!(iss));
+    let (ca, cb) = (claims_of(A), claims_of(B));
+    s.ok("issuer A's token", "two_issuers", k.rsa_a.token(&ca), &ca);
+    s.ok("issuer B's token", "two_issuers", k.es256.token(&cb), &cb);
+    s.err(
+        "claims issuer A, signed with B's key and kid",
+        "two_issuers",
+        k.es256.token(&ca),
+        "algorithm_not_allowed",
+    );
+    s.err(
+        "claims issuer B, signed with A's key and kid",
+        "two_issuers",
+        k.rsa_a.token(&cb),
+        "algorithm_not_allowed",
+    );
+    s.err(
+        "claims issuer A, B's key under A's kid",
+        "two_issuers",
+        {
+            let input = format!(
+                "{}.{}",
+                b64(header("RS256", &k.rsa_a.kid)),
+                b64(ca.to_string())
+            );
+            format!(
+                "{input}.{}",
+                b64(k.rsa_b.sign_as("RS256", input.as_bytes()))
+            )
+        },
+        "signature_invalid",
+    );
+    s.err(
+        "an issuer that is not configured",
+        "two_issuers",
+        k.rsa_a.token(&claims_of("https://evil.test")),
+        "issuer_mismatch",
+    );
+    s.err(
+        "no iss",
+        "two_issuers",
+        k.rsa_a.token(&without(claims(), "iss")),
+        "missing_claim",
+    );
+    s.err(
+        "iss not a string",
+        "two_issuers",
+        k.rsa_a
+            .token(&with(claims(), "iss", json!(["https://a.issuer.test"]))),
+        "invalid_claim",
+    );
+    let bad_configs = [
+        (
+            "issuer and issuers together",
+            json!({ "issuer": A, "issuers": [entry(B, &[&k.es256], "ES256")] }),
+        ),
+        (
+            "a per-issuer option at the top level",
+            json!({ "audience": AUDIENCE, "issuers": [entry(A, &[&k.rsa_a], "RS256")] }),
+        ),
+        (
+            "the same issuer twice",
+            json!({ "issuers": [entry(A, &[&k.rsa_a], "RS256"), entry(A, &[&k.es256], "ES256")] }),
+        ),
+        ("no issuers", json!({ "issuers": [] })),
+        ("introspection on two issuers", {
+            let introspecting = |e: Value| {
+                let e = with(e, "client_id", json!("api"));
+                let e = with(e, "client_secret", json!("secret"));
+                with(
+                    e,
+                    "introspection_endpoint",
+                    json!("http://127.0.0.1:9/introspect"),
+                )
+            };
+            json!({ "issuers": [
+                    introspecting(entry(A, &[&k.rsa_a], "RS256")),
+                    introspecting(entry(B, &[&k.es256], "ES256")),
+                ] })
+        }),
+    ];
+    for (i, (what, config)) in bad_configs.into_iter().enumerate() {
+        let name = format!("bad_issuers_{i}");
+        s.config(&name, config);
+        s.err(what, &name, k.rsa_a.token(&ca), "config");
+    }
+    s
+}
+
 fn jwtgate_testkit_decode(part: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -1381,6 +1484,7 @@ fn main() {
         claims_suite(&keys),
         keys_suite(&keys),
         audit_suite(&keys),
+        issuers_suite(&keys),
     ];
     let count = suites.len();
     let mut stale = Vec::new();
