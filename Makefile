@@ -30,7 +30,8 @@ demo: provider-deps
 demo-rust:
 	$(CARGO) run -q -p jwtgate-demo
 
-test: fmt-check test-rust test-faces lint
+# Cheap checks first: a formatting or lint failure ends the run in a minute, not after the suites.
+test: fmt-check lint test-rust test-faces
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -39,8 +40,8 @@ fmt-check:
 # (unit, vectors, JWKS, introspection, provider, validator, Wycheproof tests), the vector
 # generator and the FFI crate. The Python and Node crates are tested through their faces.
 test-rust: provider-deps
-	$(CARGO) test
-	$(CARGO) run -q -p jwtgate-vectorgen -- --check
+	$(CARGO) test --locked
+	$(CARGO) run --locked -q -p jwtgate-vectorgen -- --check
 
 # The real OpenID provider (oidc-provider) the integration tests start on loopback.
 provider-deps: tests/provider/node_modules/.installed
@@ -58,7 +59,7 @@ test-faces:
 
 # Clippy on every crate and target, warnings as errors (part of `make test`, so it cannot rot).
 lint:
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 vectors:
 	$(CARGO) run -q -p jwtgate-vectorgen

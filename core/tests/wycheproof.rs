@@ -1,4 +1,4 @@
-//! The Wycheproof vectors in `/work/shared/wycheproof` (see its README.md) through jwtgate's
+//! The Wycheproof vectors in `tests/wycheproof/` (vendored; see its README.md) through jwtgate's
 //! own key import and verification, via the `jwtgate::testing` hooks: the signature files
 //! through `verify_with_jwk`, the JWS/JWK files through `verify_compact_jws`.
 //!
@@ -22,7 +22,9 @@ use jwtgate::ErrorKind;
 use jwtgate::testing::{verify_compact_jws, verify_with_jwk};
 use serde_json::{Map, Value, json};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/wycheproof");
+/// Vendored in the repository (`tests/wycheproof/`, Apache-2.0, its LICENSE and README beside
+/// the files) so that a clone anywhere runs these tests.
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wycheproof");
 
 const JWS_FILE: &str = "json_web_signature_test.json";
 const JWK_FILE: &str = "json_web_key_test.json";
@@ -105,8 +107,8 @@ fn load(file: &str) -> Value {
     let dir = PathBuf::from(DIR);
     assert!(
         dir.is_dir(),
-        "the Wycheproof vectors are missing: expected the directory {} (shared/wycheproof next \
-         to the workspace). These tests must not be skipped.",
+        "the Wycheproof vectors are missing: expected the directory {} (tests/wycheproof in \
+         the repository). These tests must not be skipped.",
         dir.display()
     );
     let path = dir.join(file);
@@ -544,8 +546,8 @@ fn every_vector_file_is_covered() {
     let dir = PathBuf::from(DIR);
     assert!(
         dir.is_dir(),
-        "the Wycheproof vectors are missing: expected the directory {} (shared/wycheproof next \
-         to the workspace). These tests must not be skipped.",
+        "the Wycheproof vectors are missing: expected the directory {} (tests/wycheproof in \
+         the repository). These tests must not be skipped.",
         dir.display()
     );
     let known: HashSet<&str> = SIGNATURE_FILES
