@@ -7,7 +7,11 @@ export interface Jwks {
   keys: Array<Record<string, unknown>>
 }
 
-export interface ValidatorOptions {
+/**
+ * One issuer's policy and key source: the top-level options of a single-issuer validator, or
+ * one entry of `issuers`.
+ */
+export interface IssuerOptions {
   /** Required. Compared to `iss` exactly; also the base URL for discovery. */
   issuer: string
   /** The audiences this API accepts; `aud` must contain one of them exactly. */
@@ -22,8 +26,6 @@ export interface ValidatorOptions {
   sharedSecret?: string
   /** Allowed `alg` values, exact and case-sensitive; `none` cannot be listed. */
   algorithms?: string[]
-  /** Clock skew tolerated on `exp`, `nbf`, `iat`. Default 30, at most 300. */
-  leeway?: number
   /** Required `typ` header as a media type, e.g. `at+jwt` (RFC 9068). Default: not checked. */
   tokenType?: string
   /**
@@ -39,6 +41,33 @@ export interface ValidatorOptions {
   requiredClaims?: string[]
   /** Refuse tokens whose `iat` is older than this. */
   maxTokenAge?: number
+  /** RFC 7662 endpoint; default: from the provider's metadata. */
+  introspectionEndpoint?: string
+  /** The resource server's credentials at the provider (enables introspection). */
+  clientId?: string
+  /** Not with `clientAuth: 'none'`. */
+  clientSecret?: string
+  /**
+   * Default `client_secret_basic`. `none` sends no client authentication, for endpoints that take
+   * none (Ory Hydra's admin port); RFC 7662 §2.1 wants the caller authenticated, so use it only
+   * where the network protects the endpoint.
+   */
+  clientAuth?: 'client_secret_basic' | 'client_secret_post' | 'none'
+  /** How long an active introspection answer is remembered. Default 60. */
+  introspectionCacheTtl?: number
+  /** How long `active: false` is remembered. Default 0 (off). */
+  introspectionNegativeTtl?: number
+  /**
+   * Introspection calls per second this validator may make; beyond it a new opaque token fails
+   * fast with `provider_unavailable` (cached ones keep validating). Default 100; 0 = unlimited.
+   */
+  introspectionRateLimit?: number
+}
+
+/** The options of the engine, shared by every issuer of a validator. */
+export interface EngineOptions {
+  /** Clock skew tolerated on `exp`, `nbf`, `iat`. Default 30, at most 300. */
+  leeway?: number
   /** Longer tokens are refused before any parsing. Default 16384 (64 to 1048576). */
   maxTokenBytes?: number
   /** Validated tokens remembered; `0` turns the result cache off. Default 100000. */
@@ -53,7 +82,12 @@ export interface ValidatorOptions {
    */
   jwksMinTtl?: number
   jwksMaxTtl?: number
-  /** Least time between two JWKS fetches. Default 30. */
+  /**
+   * Limits the JWKS refreshes that unknown `kid`s cause: the first unknown kid after any other
+   * fetch refreshes at once (a rotation is accepted with one more fetch), further ones within
+   * this time of that refresh fail fast with `key_not_found`. After a failed fetch, every fetch
+   * waits this long. Default 30.
+   */
   jwksRefreshCooldown?: number
   /** How long stale keys keep serving while the provider is down. Default 21600 (6 h). */
   jwksMaxStale?: number
@@ -63,22 +97,6 @@ export interface ValidatorOptions {
   allowHttp?: boolean
   /** Which path a token takes. Default `auto`. */
   mode?: 'auto' | 'local' | 'introspect'
-  /** RFC 7662 endpoint; default: from the provider's metadata. */
-  introspectionEndpoint?: string
-  /** The resource server's credentials at the provider (enables introspection). */
-  clientId?: string
-  clientSecret?: string
-  /** Default `client_secret_basic`. */
-  clientAuth?: 'client_secret_basic' | 'client_secret_post'
-  /** How long an active introspection answer is remembered. Default 60. */
-  introspectionCacheTtl?: number
-  /** How long `active: false` is remembered. Default 0 (off). */
-  introspectionNegativeTtl?: number
-  /**
-   * Introspection calls per second this validator may make; beyond it a new opaque token fails
-   * fast with `provider_unavailable` (cached ones keep validating). Default 100; 0 = unlimited.
-   */
-  introspectionRateLimit?: number
   /** Retries after a connect error, timeout, 5xx or 429. Default 2. */
   fetchRetries?: number
   /** First retry backoff, doubled each retry. Default 0.1. */
@@ -90,6 +108,45 @@ export interface ValidatorOptions {
   /** How long an open circuit fails fast. Default 30. */
   breakerCooldown?: number
 }
+
+/** One issuer: its options and the engine's at the top level. */
+export interface SingleIssuerOptions extends IssuerOptions, EngineOptions {
+  issuers?: never
+}
+
+/**
+ * Several issuers in one validator. A JWS is routed by its `iss` and verified with that issuer's
+ * keys only; an `iss` that names no entry is `issuer_mismatch`, with no network traffic. Opaque
+ * tokens go to the one entry with introspection (two such entries are a ConfigError).
+ */
+export interface ManyIssuerOptions extends EngineOptions {
+  /** 1 to 64 entries, each with a different `issuer`. */
+  issuers: IssuerOptions[]
+  /** Defaults for the entries that leave them out. */
+  verifyAudience?: boolean
+  accessTokensOnly?: boolean
+  requireExp?: boolean
+  clientAuth?: IssuerOptions['clientAuth']
+  introspectionCacheTtl?: number
+  introspectionNegativeTtl?: number
+  introspectionRateLimit?: number
+  // Exclusive with `issuers`, or set in each entry: a ConfigError at the top level.
+  issuer?: never
+  audience?: never
+  jwks?: never
+  jwksUri?: never
+  sharedSecret?: never
+  algorithms?: never
+  tokenType?: never
+  requiredClaims?: never
+  maxTokenAge?: never
+  introspectionEndpoint?: never
+  clientId?: never
+  clientSecret?: never
+}
+
+/** The options of `new Validator()`: the canonical configuration (docs/config.md) in camelCase. */
+export type ValidatorOptions = SingleIssuerOptions | ManyIssuerOptions
 
 /**
  * Verified claims. The object is deep-frozen: every request presenting the same token shares it.
@@ -140,7 +197,7 @@ export interface Stats {
   jwksFetchesOk: number
   jwksFetchesFailed: number
   jwksKeysRejected: number
-  /** Fetches started, by reason (`initial`, `unknown_kid`, `scheduled`, `expired`). */
+  /** Fetches started, by reason (`initial`, `unknown_kid`, `scheduled`, `expired`, `manual`). */
   jwksRefreshes: Record<string, number>
   staleServed: number
   unknownKidFastFailures: number
@@ -165,21 +222,58 @@ export interface BreakerHealth {
   lastError: string | null
 }
 
-export interface Health {
+export interface JwksHealth {
+  loaded: boolean
+  keys: number
+  kids: string[]
+  /** Seconds since the last successful fetch. */
+  ageSeconds: number | null
+  /** `stale`: past its lifetime, still used; `expired`: past `jwksMaxStale`. */
+  freshness: 'fresh' | 'stale' | 'expired' | 'empty'
+  /** Names the provider's URL and the OS error: for operators only (CWE-209). */
+  lastError: string | null
+  /**
+   * What `lastError` is: `misconfiguration` (retrying will not help, e.g. the provider's
+   * metadata names another issuer: check `issuer`'s trailing slash and host) or `outage`;
+   * `null` when the last fetch worked.
+   */
+  problem: 'misconfiguration' | 'outage' | null
+  fetchesOk: number
+  fetchesFailed: number
+  breaker: BreakerHealth
+}
+
+export interface IntrospectionHealth {
+  /** `null` until discovered. */
+  endpoint: string | null
+  breaker: BreakerHealth
+  /** Requests sent to this issuer's endpoint. */
+  requests: number
+  /**
+   * The endpoint refused our own request (HTTP 400/401/403) the last time: `clientId`,
+   * `clientSecret` or `clientAuth` is wrong (for Keycloak: the client is not in the tokens'
+   * `aud`). Retrying will not fix it.
+   */
+  misconfigured: boolean
+}
+
+/** One issuer's part of `health()`. */
+export interface IssuerHealth {
   issuer: string
   keySource: 'static' | 'remote' | 'shared_secret'
-  jwks: {
-    loaded: boolean
-    keys: number
-    kids: string[]
-    ageSeconds: number | null
-    freshness: 'fresh' | 'stale' | 'expired' | 'empty'
-    lastError: string | null
-    breaker?: BreakerHealth
-  } | null
-  discovery?: BreakerHealth | null
-  introspection?: { endpoint: string | null; breaker: BreakerHealth } | null
+  /** `null` for static keys and HMAC-only issuers. */
+  jwks: JwksHealth | null
+  discovery: BreakerHealth | null
+  introspection: IntrospectionHealth | null
+}
+
+/**
+ * The top-level fields describe the first issuer (of a single-issuer validator: the only one);
+ * `issuers` has every issuer, in the order of the options.
+ */
+export interface Health extends IssuerHealth {
   cacheEntries: number
+  issuers: IssuerHealth[]
 }
 
 export class Validator {
@@ -198,8 +292,29 @@ export class Validator {
    * @throws {TypeError} when `token` is not a string
    */
   validateSync<T extends Claims = Claims>(token: string): Readonly<T>
-  /** Loads remote keys now (start-up). Static and HMAC validators are always ready. */
+  /**
+   * Loads remote keys now (start-up). Static and HMAC validators are always ready.
+   * @throws {ProviderUnavailableError} (rejects) when a provider cannot be reached
+   * @throws {ConfigError} (rejects) when retrying cannot help: the provider's metadata names
+   *   another issuer
+   */
   ready(): Promise<void>
+  /**
+   * Fetches the key sets now: every issuer's, or only `issuer`'s (its `issuer` option, exactly),
+   * unless a fetch of that set started in the last second. After a key is added or withdrawn at
+   * the provider, this applies it at once instead of at the next scheduled refresh. Static and
+   * HMAC-only issuers resolve at once.
+   * @throws {ConfigError} (rejects) when `issuer` is not configured
+   * @throws {ProviderUnavailableError} (rejects) when a provider cannot be reached
+   * @throws {TypeError} (rejects) when `issuer` is not a string
+   */
+  refreshKeys(issuer?: string): Promise<void>
+  /**
+   * Drops every cached result (validated tokens and introspection answers): each token is
+   * validated afresh on its next use.
+   * @returns how many cached results were dropped
+   */
+  clearCache(): number
   /**
    * @returns how many cached results were dropped
    * @throws {ConfigError} for an empty id, a time that is not finite (NaN, an invalid Date), an

@@ -88,6 +88,11 @@ function asInternal(e) {
   throw errorOfKind('internal', String(e && e.message))
 }
 
+// The outcome of `ready` and `refreshKeys`: nothing, or the error.
+function settledWithoutClaims(outcome) {
+  if (outcome.code !== undefined && outcome.code !== null) throw errorFromCode(outcome.code, outcome.message)
+}
+
 /** Builds the error for a kind by name (used by jwtgate/express for policy failures). */
 function errorOfKind(kind, message) {
   const row = KIND_BY_NAME.get(kind) || INTERNAL
@@ -125,25 +130,27 @@ function isPlainObject(value) {
   return proto === Object.prototype || proto === null
 }
 
-// Keys of nested plain objects are mapped too (option groups); keys that are not identifiers
-// (URLs, claim names with ':' or '-') are data and stay as they are. `jwks` is a JWKS document
-// in its own RFC 7517 names and passes through untouched.
-function toCanonical(options) {
+// Keys of nested plain objects are mapped too, inside arrays as well: each entry of `issuers` is
+// mapped exactly like the top level, so its unknown or doubled names are refused the same way.
+// Keys that are not identifiers (URLs, claim names with ':' or '-') are data and stay as they
+// are. `jwks` is a JWKS document in its own RFC 7517 names and passes through untouched.
+// `path` names where an object sits ("issuers[1]."), as the core's messages do.
+function toCanonical(options, path = '') {
   const out = {}
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue // as JSON would: an option left out
     const name = snakeCase(key)
     if (Object.hasOwn(out, name)) {
-      throw errorOfKind('config', `${name}: given twice (as ${key} and in another spelling)`)
+      throw errorOfKind('config', `${path}${name}: given twice (as ${key} and in another spelling)`)
     }
-    out[name] = name === 'jwks' ? value : mapValue(value)
+    out[name] = name === 'jwks' ? value : mapValue(value, path + name)
   }
   return out
 }
 
-function mapValue(value) {
-  if (Array.isArray(value)) return value.map(mapValue)
-  if (isPlainObject(value)) return toCanonical(value)
+function mapValue(value, path) {
+  if (Array.isArray(value)) return value.map((item, i) => mapValue(item, `${path}[${i}]`))
+  if (isPlainObject(value)) return toCanonical(value, path + '.')
   return value
 }
 
@@ -151,24 +158,32 @@ function camelCase(key) {
   return key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())
 }
 
-// Config messages name options the core's way ("jwks_uri: must use https", "unknown field
-// `audiance`, expected one of `issuer`, ..."): name them as the user wrote them. Only the leading
-// field and back-quoted names: other words (JWK members like key_ops) keep their spelling.
+// Config messages name options the core's way ("jwks_uri: must use https", "issuers[1].token_type:
+// ...", "unknown field `audiance`, expected one of `issuer`, ..."): name them as the user wrote
+// them. Only the leading field path and back-quoted names: other words (JWK members like
+// key_ops) keep their spelling, and so do the values listed after "unknown variant" (`clientAuth`
+// takes 'client_secret_post', not 'clientSecretPost').
 function optionNamesInCamelCase(message) {
-  return message
-    .replace(/^([a-z][a-z0-9_]*):/, (_, name) => camelCase(name) + ':')
-    .replace(/`([a-z][a-z0-9_]*)`/g, (_, name) => '`' + camelCase(name) + '`')
+  const named = message.replace(/^([a-z][a-z0-9_]*(?:\[\d+\])?(?:\.[a-z][a-z0-9_]*)*):/, (_, path) => camelCase(path) + ':')
+  if (/unknown variant/.test(named)) return named
+  return named.replace(/`([a-z][a-z0-9_]*)`/g, (_, name) => '`' + camelCase(name) + '`')
 }
 
 // Stats and health come from the core's serde structs: their field names become camelCase.
 // Map keys inside stats (error kinds, refresh reasons) are data and keep their spelling; health
-// is structs all the way down.
+// is structs all the way down, lists of structs included (`issuers`).
 function camelFields(object, deep) {
   const out = {}
   for (const [key, value] of Object.entries(object)) {
-    out[camelCase(key)] = deep && isPlainObject(value) ? camelFields(value, true) : value
+    out[camelCase(key)] = deep ? camelDeep(value) : value
   }
   return out
+}
+
+function camelDeep(value) {
+  if (Array.isArray(value)) return value.map(camelDeep)
+  if (isPlainObject(value)) return camelFields(value, true)
+  return value
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,9 +334,36 @@ class Validator {
 
   /** Loads remote keys now (call at start-up); resolves when they are usable. */
   ready() {
-    return this.#native.readyAsync().then((outcome) => {
-      if (outcome.code !== undefined && outcome.code !== null) throw errorFromCode(outcome.code, outcome.message)
-    }, asInternal)
+    return this.#native.readyAsync().then(settledWithoutClaims, asInternal)
+  }
+
+  /**
+   * Fetches the key sets now: every issuer's, or only `issuer`'s (its `issuer` option, exactly),
+   * unless a fetch of that set started in the last second. For operators: after a key is
+   * withdrawn or added at the provider, this applies it at once instead of at the next scheduled
+   * refresh. Settles like `ready()`; an `issuer` that is not configured rejects with a
+   * ConfigError. Never blocks the event loop.
+   * @param {string} [issuer]
+   * @returns {Promise<void>}
+   */
+  refreshKeys(issuer) {
+    if (issuer !== undefined && typeof issuer !== 'string') {
+      return Promise.reject(new TypeError(`issuer must be a string, got ${issuer === null ? 'null' : typeof issuer}`))
+    }
+    return this.#native.refreshKeysAsync(issuer).then(settledWithoutClaims, asInternal)
+  }
+
+  /**
+   * Drops every cached result (validated tokens and introspection answers): each token is
+   * validated afresh on its next use.
+   * @returns {number} how many cached results were dropped
+   */
+  clearCache() {
+    const removed = this.#native.clearCache()
+    // The claims objects of dropped results: a new validation hands out a new claims id, so
+    // these would never be looked up again; let them go now rather than by FIFO.
+    if (this.#memo !== null) this.#memo.clear()
+    return removed
   }
 
   /**

@@ -11,10 +11,22 @@ import (
 //
 // A Config can be loaded from the JSON document other faces use with encoding/json, or
 // that document can be passed as-is to NewFromJSON.
+//
+// One issuer is configured with Issuer and the per-issuer fields below it (Audience, JWKS,
+// ...); several with Issuers, one IssuerConfig each. The two forms are exclusive: with
+// Issuers, leave Issuer and the per-issuer fields unset (the engine refuses them as a config
+// error), except those with a default (VerifyAudience, AccessTokensOnly, RequireExp,
+// ClientAuth, the introspection TTLs and rate limit), which become every entry's default.
 type Config struct {
-	// Issuer is required: compared to "iss" exactly, and the base URL for discovery when
-	// neither JWKS nor JWKSURI is given.
+	// Issuer is required unless Issuers is given: compared to "iss" exactly, and the base URL
+	// for discovery when neither JWKS nor JWKSURI is given.
 	Issuer string `json:"issuer"`
+	// Issuers: several issuers in one validator. A JWS is routed by its "iss" and verified
+	// with that issuer's keys only (keys never cross issuers); an "iss" that names no entry is
+	// ErrIssuerMismatch, and an issuer that is not configured is never contacted. Opaque
+	// tokens go to the one entry with introspection (ClientID). At most 64 entries, each with
+	// a different Issuer. A non-nil empty slice is sent as an empty list (and refused).
+	Issuers []IssuerConfig `json:"issuers,omitempty"`
 	// Audience: the audiences this API accepts; "aud" must contain one of them exactly.
 	Audience Audiences `json:"audience,omitempty"`
 	// VerifyAudience: set to false to accept tokens for any audience. Default true.
@@ -56,7 +68,11 @@ type Config struct {
 	// provider withdraws stops validating within an hour, whatever its max-age says.
 	JWKSMinTTL *float64 `json:"jwks_min_ttl,omitempty"`
 	JWKSMaxTTL *float64 `json:"jwks_max_ttl,omitempty"`
-	// JWKSRefreshCooldown: least time between two key set fetches, in seconds. Default 30.
+	// JWKSRefreshCooldown limits the key set refreshes that unknown kids cause, in seconds:
+	// the first unknown kid after any other fetch refreshes at once (so a rotated key is
+	// accepted with one more fetch), further unknown kids within this time of that refresh
+	// fail fast with ErrKeyNotFound. After a failed fetch, every fetch waits this long.
+	// Default 30.
 	JWKSRefreshCooldown *float64 `json:"jwks_refresh_cooldown,omitempty"`
 	// JWKSMaxStale: how long expired keys are still used while the provider is down, in
 	// seconds. Default 21600 (6 h).
@@ -73,7 +89,10 @@ type Config struct {
 	// ClientID and ClientSecret authenticate introspection calls; setting ClientID enables it.
 	ClientID     string `json:"client_id,omitempty"`
 	ClientSecret string `json:"client_secret,omitempty"`
-	// ClientAuth: "client_secret_basic" (default) or "client_secret_post".
+	// ClientAuth: "client_secret_basic" (default), "client_secret_post", or "none" for
+	// endpoints that take no client authentication (Ory Hydra's admin port; then no
+	// ClientSecret, and ClientID only enables introspection). RFC 7662 §2.1 wants the caller
+	// authenticated: use "none" only where the network protects the endpoint.
 	ClientAuth string `json:"client_auth,omitempty"`
 	// IntrospectionCacheTTL and IntrospectionNegativeTTL, in seconds.
 	IntrospectionCacheTTL    *float64 `json:"introspection_cache_ttl,omitempty"`
@@ -92,11 +111,61 @@ type Config struct {
 	BreakerCooldown  *float64 `json:"breaker_cooldown,omitempty"`
 }
 
-// MarshalJSON writes the canonical document. It differs from the default encoding in one
-// place: a non-nil empty Algorithms is written as [] (refused by the engine) instead of
-// being dropped, which would silently allow every algorithm.
+// MarshalJSON writes the canonical document. It differs from the default encoding in two
+// places: a non-nil empty Algorithms is written as [] (refused by the engine) instead of
+// being dropped, which would silently allow every algorithm; and so is a non-nil empty
+// Issuers, so that the engine's message names the mistake.
 func (c Config) MarshalJSON() ([]byte, error) {
 	type plain Config // the same fields, without this method
+	doc := struct {
+		plain
+		Algorithms *[]string       `json:"algorithms,omitempty"`
+		Issuers    *[]IssuerConfig `json:"issuers,omitempty"`
+	}{plain: plain(c)}
+	if c.Algorithms != nil {
+		doc.Algorithms = &c.Algorithms
+	}
+	if c.Issuers != nil {
+		doc.Issuers = &c.Issuers
+	}
+	return json.Marshal(doc)
+}
+
+// IssuerConfig is one entry of Config.Issuers: one issuer's policy and key source. The
+// fields mean what the Config fields of the same names mean; unset (nil, zero-length)
+// fields with a default take Config's value, the others the engine's default.
+type IssuerConfig struct {
+	// Issuer is required: compared to "iss" exactly (it routes the token here), and the base
+	// URL for discovery when neither JWKS nor JWKSURI is given.
+	Issuer         string    `json:"issuer"`
+	Audience       Audiences `json:"audience,omitempty"`
+	VerifyAudience *bool     `json:"verify_audience,omitempty"`
+	TokenType      string    `json:"token_type,omitempty"`
+	// AccessTokensOnly and RequireExp: default Config's (true unless set there).
+	AccessTokensOnly *bool           `json:"access_tokens_only,omitempty"`
+	RequireExp       *bool           `json:"require_exp,omitempty"`
+	JWKS             json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI          string          `json:"jwks_uri,omitempty"`
+	SharedSecret     string          `json:"shared_secret,omitempty"`
+	// Algorithms: nil for the engine's default; a non-nil empty slice is sent as [] (and
+	// refused). One issuer's algorithms never widen another's.
+	Algorithms     []string `json:"algorithms,omitempty"`
+	RequiredClaims []string `json:"required_claims,omitempty"`
+	MaxTokenAge    *float64 `json:"max_token_age,omitempty"`
+	// Introspection (at most one entry may set ClientID: an opaque token names no issuer).
+	IntrospectionEndpoint    string   `json:"introspection_endpoint,omitempty"`
+	ClientID                 string   `json:"client_id,omitempty"`
+	ClientSecret             string   `json:"client_secret,omitempty"`
+	ClientAuth               string   `json:"client_auth,omitempty"`
+	IntrospectionCacheTTL    *float64 `json:"introspection_cache_ttl,omitempty"`
+	IntrospectionNegativeTTL *float64 `json:"introspection_negative_ttl,omitempty"`
+	IntrospectionRateLimit   *float64 `json:"introspection_rate_limit,omitempty"`
+}
+
+// MarshalJSON writes the entry as the engine reads it; a non-nil empty Algorithms is
+// written as [] (see Config.MarshalJSON).
+func (c IssuerConfig) MarshalJSON() ([]byte, error) {
+	type plain IssuerConfig
 	doc := struct {
 		plain
 		Algorithms *[]string `json:"algorithms,omitempty"`
@@ -143,16 +212,18 @@ func Seconds(d time.Duration) *float64 {
 
 // Stats are the validator's counters (the document every face returns).
 type Stats struct {
-	ValidationsOK          uint64            `json:"validations_ok"`
-	ValidationsFailed      uint64            `json:"validations_failed"`
-	FailuresByKind         map[string]uint64 `json:"failures_by_kind"`
-	CacheHits              uint64            `json:"cache_hits"`
-	CacheMisses            uint64            `json:"cache_misses"`
-	CacheEntries           uint64            `json:"cache_entries"`
-	SyncDeferred           uint64            `json:"sync_deferred"`
-	JWKSFetchesOK          uint64            `json:"jwks_fetches_ok"`
-	JWKSFetchesFailed      uint64            `json:"jwks_fetches_failed"`
-	JWKSKeysRejected       uint64            `json:"jwks_keys_rejected"`
+	ValidationsOK     uint64            `json:"validations_ok"`
+	ValidationsFailed uint64            `json:"validations_failed"`
+	FailuresByKind    map[string]uint64 `json:"failures_by_kind"`
+	CacheHits         uint64            `json:"cache_hits"`
+	CacheMisses       uint64            `json:"cache_misses"`
+	CacheEntries      uint64            `json:"cache_entries"`
+	SyncDeferred      uint64            `json:"sync_deferred"`
+	JWKSFetchesOK     uint64            `json:"jwks_fetches_ok"`
+	JWKSFetchesFailed uint64            `json:"jwks_fetches_failed"`
+	JWKSKeysRejected  uint64            `json:"jwks_keys_rejected"`
+	// JWKSRefreshes counts key set fetches by reason: "initial", "unknown_kid",
+	// "scheduled", "expired" and "manual" (RefreshKeys).
 	JWKSRefreshes          map[string]uint64 `json:"jwks_refreshes"`
 	StaleServed            uint64            `json:"stale_served"`
 	UnknownKidFastFailures uint64            `json:"unknown_kid_fast_failures"`
@@ -179,14 +250,30 @@ func (s *Stats) UnmarshalJSON(data []byte) error {
 	return json.Unmarshal(data, &s.Extra)
 }
 
-// Health describes a validator's key source and key set.
+// Health describes a validator's key sources and key sets. The top-level Issuer, KeySource,
+// JWKS, Discovery and Introspection describe the first issuer (for a single-issuer
+// validator: the only one); Issuers has every issuer.
 type Health struct {
-	Issuer       string      `json:"issuer"`
-	KeySource    string      `json:"key_source"`
-	JWKS         *JWKSHealth `json:"jwks"`
-	CacheEntries uint64      `json:"cache_entries"`
+	Issuer string `json:"issuer"`
+	// KeySource: "static", "remote" or "shared_secret".
+	KeySource     string               `json:"key_source"`
+	JWKS          *JWKSHealth          `json:"jwks"`
+	Discovery     *BreakerHealth       `json:"discovery"`
+	Introspection *IntrospectionHealth `json:"introspection"`
+	CacheEntries  uint64               `json:"cache_entries"`
+	Issuers       []IssuerHealth       `json:"issuers"`
 	// Extra holds every member, including those this version does not name yet.
 	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// IssuerHealth is one issuer's part of Health.
+type IssuerHealth struct {
+	Issuer string `json:"issuer"`
+	// KeySource: "static", "remote" or "shared_secret".
+	KeySource     string               `json:"key_source"`
+	JWKS          *JWKSHealth          `json:"jwks"`
+	Discovery     *BreakerHealth       `json:"discovery"`
+	Introspection *IntrospectionHealth `json:"introspection"`
 }
 
 // UnmarshalJSON fills the named fields and keeps every member in Extra as well.
@@ -207,4 +294,33 @@ type JWKSHealth struct {
 	// Freshness: "fresh", "stale", "expired" or "empty".
 	Freshness string  `json:"freshness"`
 	LastError *string `json:"last_error"`
+	// Problem says what LastError is: "misconfiguration" (retrying will not help: the
+	// provider's metadata names another issuer, say) or "outage"; nil when the last fetch
+	// worked.
+	Problem       *string       `json:"problem"`
+	FetchesOK     uint64        `json:"fetches_ok"`
+	FetchesFailed uint64        `json:"fetches_failed"`
+	Breaker       BreakerHealth `json:"breaker"`
+}
+
+// IntrospectionHealth is the state of an issuer's introspection endpoint.
+type IntrospectionHealth struct {
+	// Endpoint: nil until discovered.
+	Endpoint *string       `json:"endpoint"`
+	Breaker  BreakerHealth `json:"breaker"`
+	// Requests sent to this issuer's endpoint.
+	Requests uint64 `json:"requests"`
+	// Misconfigured: the endpoint refused our own request (HTTP 400/401/403) the last time:
+	// ClientID, ClientSecret or ClientAuth are wrong, which retrying will not fix (or, for
+	// Keycloak, the client is not in the tokens' "aud").
+	Misconfigured bool `json:"misconfigured"`
+}
+
+// BreakerHealth is the state of one endpoint's circuit breaker.
+type BreakerHealth struct {
+	Endpoint string `json:"endpoint"`
+	// State: "closed", "open" or "half_open".
+	State               string  `json:"state"`
+	ConsecutiveFailures uint32  `json:"consecutive_failures"`
+	LastError           *string `json:"last_error"`
 }

@@ -89,7 +89,8 @@ import (
 	"unsafe"
 )
 
-// Validator validates tokens for one issuer and policy. It is safe for concurrent use;
+// Validator validates tokens for one issuer and policy, or several (Config.Issuers). It is
+// safe for concurrent use;
 // share one per API. Close releases it (a finalizer does so too, for validators that are
 // dropped without Close).
 type Validator struct {
@@ -330,9 +331,9 @@ func kindName(code int, name *C.char) string {
 	return C.GoString(name)
 }
 
-// Ready loads the remote key set now, so that the first requests do not wait. It returns
-// ctx.Err() early when ctx is done before the fetch ends. Static and shared-secret
-// validators are always ready.
+// Ready loads the remote key sets now (every issuer's), so that the first requests do not
+// wait. It returns ctx.Err() early when ctx is done before the fetch ends. Static and
+// shared-secret validators are always ready.
 func (v *Validator) Ready(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -353,6 +354,53 @@ func (v *Validator) Ready(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// RefreshKeys fetches the key sets now: every issuer's when issuer is "", else the one
+// configured issuer of that name (compared exactly). A key set fetched within the last
+// second is not fetched again. For operators: after a key is withdrawn at the provider,
+// RefreshKeys makes it, and every cached result it verified, unusable at once instead of at
+// the next scheduled refresh.
+//
+// It fails like Ready: ErrJWKSUnavailable when a provider cannot be reached, ErrConfig for a
+// mistake retrying will not fix (the provider's metadata names another issuer) and for an
+// issuer name that is not configured. It returns ctx.Err() early when ctx is done before the
+// fetch ends (the fetch completes in the background). Static and shared-secret issuers have
+// nothing to fetch.
+func (v *Validator) RefreshKeys(ctx context.Context, issuer string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- v.withPtr(func(p *C.jwtgate_validator) error {
+			// A zero length selects every issuer.
+			ptr, n := bytesOf(issuer)
+			var cerr *C.jwtgate_error
+			r := C.jwtgate_validator_refresh_keys(p, ptr, n, &cerr)
+			runtime.KeepAlive(issuer)
+			if r != C.JWTGATE_OK {
+				return takeError(cerr)
+			}
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ClearCache drops every cached result (validated JWTs and introspection answers) and
+// returns how many: the tokens are validated afresh on their next use. 0 after Close.
+func (v *Validator) ClearCache() int {
+	var removed C.size_t
+	_ = v.withPtr(func(p *C.jwtgate_validator) error {
+		return resultError(C.jwtgate_validator_clear_cache(p, &removed))
+	})
+	return int(removed)
 }
 
 // withPtr runs f with the live C validator, or fails with ErrClosed.

@@ -9,7 +9,8 @@
  * - opaque handles are created and freed only by this library; every *_free accepts NULL;
  *   freeing twice is forbidden;
  * - strings going in are (const uint8_t *ptr, size_t len) and must be UTF-8; ptr must not
- *   be NULL even when len is 0;
+ *   be NULL even when len is 0, unless the function says the input is optional (the
+ *   issuer of jwtgate_validator_refresh_keys);
  * - a jwtgate_validator may be used from many threads at once.
  */
 
@@ -109,9 +110,10 @@ typedef struct jwtgate_claims jwtgate_claims;
 // `jwtgate_error_free`.
 typedef struct jwtgate_error jwtgate_error;
 
-// A validator: one issuer and policy, its keys and its result cache. Thread-safe: one
-// validator may be used from many threads at once. Created by `jwtgate_validator_new`,
-// released with `jwtgate_validator_free` (after every call on it has returned).
+// A validator: one issuer and policy (or several, with `issuers`), their keys and a result
+// cache. Thread-safe: one validator may be used from many threads at once. Created by
+// `jwtgate_validator_new`, released with `jwtgate_validator_free` (after every call on it has
+// returned).
 typedef struct jwtgate_validator jwtgate_validator;
 
 #ifdef __cplusplus
@@ -166,6 +168,30 @@ void jwtgate_validator_free(jwtgate_validator *v);
 // Loads the remote key set now and waits for it (bounded by the configured fetch timeouts),
 // so that the first requests do not wait. Static and shared-secret validators are always ready.
 jwtgate_result jwtgate_validator_ready(const jwtgate_validator *v, jwtgate_error **err);
+
+// Fetches the key sets now, every issuer's or one issuer's, and waits for them (bounded by
+// `fetch_deadline` per issuer; issuers are refreshed in turn), unless a fetch of that key set
+// started within the last second. For operators: after a key is withdrawn at the provider,
+// this makes it, and every cached result it verified, unusable at once instead of at the next
+// scheduled refresh.
+//
+// `issuer` (UTF-8, `issuer_len` bytes) names one configured issuer exactly as in the
+// configuration; `issuer_len` 0 (with `issuer` NULL or not) means every issuer. Results are
+// those of `jwtgate_validator_ready`: `JWTGATE_JWKS_UNAVAILABLE` when a provider cannot be
+// reached, `JWTGATE_CONFIG` for a mistake retrying will not fix (the provider's metadata
+// names another issuer) and for an `issuer` that is not configured; a NULL `issuer` with a
+// non-zero length is `JWTGATE_NULL_PARAMETER` and a name that is not UTF-8
+// `JWTGATE_INVALID_ARGUMENT`, never read as "every issuer". Static and shared-secret
+// issuers have nothing to fetch and succeed at once.
+jwtgate_result jwtgate_validator_refresh_keys(const jwtgate_validator *v,
+                                              const uint8_t *issuer,
+                                              size_t issuer_len,
+                                              jwtgate_error **err);
+
+// Drops every cached result (validated JWTs and introspection answers): the tokens are
+// validated afresh on their next use. On success `removed`, when not NULL, receives how many
+// results were dropped. A NULL `v` is `JWTGATE_NULL_PARAMETER`.
+jwtgate_result jwtgate_validator_clear_cache(const jwtgate_validator *v, size_t *removed);
 
 // Validates a bearer token (`len` bytes, without the "Bearer " prefix). Blocks the calling
 // thread while keys are fetched, bounded by the configured fetch timeouts; a cached token

@@ -40,7 +40,8 @@ pub use validator::{
     jwtgate_claims_id, jwtgate_claims_json, jwtgate_claims_require_scopes, jwtgate_claims_scopes,
     jwtgate_claims_source, jwtgate_health_json, jwtgate_metrics_text, jwtgate_revoke_jti,
     jwtgate_revoke_subject, jwtgate_stats_json, jwtgate_validate, jwtgate_validate_local,
-    jwtgate_validator, jwtgate_validator_free, jwtgate_validator_new, jwtgate_validator_ready,
+    jwtgate_validator, jwtgate_validator_clear_cache, jwtgate_validator_free,
+    jwtgate_validator_new, jwtgate_validator_ready, jwtgate_validator_refresh_keys,
     jwtgate_version,
 };
 

@@ -8,9 +8,10 @@ use jwtgate::{Validated, Validator};
 use crate::error::{call, call_infallible, jwtgate_error, out_ptr, owned_c_string, text_arg};
 use crate::result::jwtgate_result;
 
-/// A validator: one issuer and policy, its keys and its result cache. Thread-safe: one
-/// validator may be used from many threads at once. Created by `jwtgate_validator_new`,
-/// released with `jwtgate_validator_free` (after every call on it has returned).
+/// A validator: one issuer and policy (or several, with `issuers`), their keys and a result
+/// cache. Thread-safe: one validator may be used from many threads at once. Created by
+/// `jwtgate_validator_new`, released with `jwtgate_validator_free` (after every call on it has
+/// returned).
 pub struct jwtgate_validator {
     inner: Validator,
 }
@@ -120,6 +121,70 @@ pub unsafe extern "C" fn jwtgate_validator_ready(
         // SAFETY: API contract on `v`.
         let v = unsafe { validator(v) }?;
         v.ready_blocking()?;
+        Ok(())
+    })
+}
+
+/// Fetches the key sets now, every issuer's or one issuer's, and waits for them (bounded by
+/// `fetch_deadline` per issuer; issuers are refreshed in turn), unless a fetch of that key set
+/// started within the last second. For operators: after a key is withdrawn at the provider,
+/// this makes it, and every cached result it verified, unusable at once instead of at the next
+/// scheduled refresh.
+///
+/// `issuer` (UTF-8, `issuer_len` bytes) names one configured issuer exactly as in the
+/// configuration; `issuer_len` 0 (with `issuer` NULL or not) means every issuer. Results are
+/// those of `jwtgate_validator_ready`: `JWTGATE_JWKS_UNAVAILABLE` when a provider cannot be
+/// reached, `JWTGATE_CONFIG` for a mistake retrying will not fix (the provider's metadata
+/// names another issuer) and for an `issuer` that is not configured; a NULL `issuer` with a
+/// non-zero length is `JWTGATE_NULL_PARAMETER` and a name that is not UTF-8
+/// `JWTGATE_INVALID_ARGUMENT`, never read as "every issuer". Static and shared-secret
+/// issuers have nothing to fetch and succeed at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_validator_refresh_keys(
+    v: *const jwtgate_validator,
+    issuer: *const u8,
+    issuer_len: usize,
+    err: *mut *mut jwtgate_error,
+) -> jwtgate_result {
+    call(err, || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        // A caller's mistake (a NULL pointer with a length) must not widen a refresh of one
+        // issuer into a refresh of all: only a zero length selects every issuer.
+        let issuer = if issuer_len == 0 {
+            None
+        } else {
+            // SAFETY: readable bytes are the caller's contract.
+            Some(unsafe {
+                text_arg(
+                    issuer,
+                    issuer_len,
+                    "issuer",
+                    jwtgate_result::JWTGATE_INVALID_ARGUMENT,
+                )
+            }?)
+        };
+        v.refresh_keys_blocking(issuer)?;
+        Ok(())
+    })
+}
+
+/// Drops every cached result (validated JWTs and introspection answers): the tokens are
+/// validated afresh on their next use. On success `removed`, when not NULL, receives how many
+/// results were dropped. A NULL `v` is `JWTGATE_NULL_PARAMETER`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_validator_clear_cache(
+    v: *const jwtgate_validator,
+    removed: *mut usize,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `v`.
+        let v = unsafe { validator(v) }?;
+        let n = v.clear_cache();
+        if !removed.is_null() {
+            // SAFETY: not NULL and writable (API contract).
+            unsafe { *removed = n };
+        }
         Ok(())
     })
 }

@@ -140,12 +140,16 @@ impl Outcome {
         }
     }
 
-    fn empty() -> Outcome {
-        Outcome {
-            id: None,
-            claims: None,
-            code: None,
-            message: None,
+    /// The outcome of a call without claims (`ready`, `refresh_keys`).
+    fn of_unit(result: jwtgate::Result<()>) -> Outcome {
+        match result {
+            Ok(()) => Outcome {
+                id: None,
+                claims: None,
+                code: None,
+                message: None,
+            },
+            Err(e) => Outcome::error(&e),
         }
     }
 
@@ -177,7 +181,7 @@ impl<R: FnOnce(Env) -> Result<Outcome>> Drop for Settle<R> {
     fn drop(&mut self) {
         if let Some(deferred) = self.0.take() {
             deferred.reject(Error::from_reason(
-                "the validation ended without a result (a bug in jwtgate: please report it)",
+                "the engine ended a call without a result (a bug in jwtgate: please report it)",
             ));
         }
     }
@@ -282,13 +286,35 @@ impl NativeValidator {
         let (deferred, promise) = env.create_deferred()?;
         let settle = Settle(Some(deferred));
         self.validator.ready_with(move |result| {
-            let outcome = match result {
-                Ok(()) => Outcome::empty(),
-                Err(e) => Outcome::error(&e),
-            };
+            let outcome = Outcome::of_unit(result);
             settle.resolve(move |_| Ok(outcome));
         });
         Ok(promise)
+    }
+
+    /// Fetches the key sets now (every issuer's, or `issuer`'s) unless a fetch started in the
+    /// last second; resolves to an [`Outcome`] without claims (an issuer that is not configured
+    /// is `config`), settled from the core's runtime like [`NativeValidator::ready_async`].
+    #[napi(ts_return_type = "Promise<Outcome>")]
+    pub fn refresh_keys_async<'env>(
+        &self,
+        env: &'env Env,
+        issuer: Option<String>,
+    ) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred()?;
+        let settle = Settle(Some(deferred));
+        self.validator
+            .refresh_keys_with(issuer.as_deref(), move |result| {
+                let outcome = Outcome::of_unit(result);
+                settle.resolve(move |_| Ok(outcome));
+            });
+        Ok(promise)
+    }
+
+    /// Drops every cached result; returns how many.
+    #[napi]
+    pub fn clear_cache(&self) -> u32 {
+        saturate(self.validator.clear_cache())
     }
 
     /// Returns how many cached results were dropped. An empty `jti` or an `until` that is not

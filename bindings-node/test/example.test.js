@@ -80,3 +80,26 @@ test('public, protected and scoped routes of the example', { skip }, async () =>
   assert.equal(expired.body.error, 'expired')
   assert.equal((await call('/healthz')).body.keySource, 'static')
 })
+
+test('the admin routes of the example refresh the keys and clear the cache', { skip }, async () => {
+  const admin = mint({ sub: 'admin', roles: ['admin'] })
+  const reader = mint({ sub: 'reader', scope: 'read:items' })
+  assert.equal((await call('/api/me', { token: reader })).status, 200) // cached now
+
+  assert.equal((await call('/api/admin/clear-cache', { token: reader, method: 'POST' })).status, 401)
+  assert.equal((await call('/api/admin/refresh-keys', { token: reader, method: 'POST' })).status, 401)
+
+  const cleared = await call('/api/admin/clear-cache', { token: admin, method: 'POST' })
+  assert.equal(cleared.status, 200)
+  assert.ok(cleared.body.removed >= 2, `removed ${cleared.body.removed}`) // the reader's and the admin's
+  const misses = (await call('/api/admin', { token: admin })).body.validator.cacheMisses
+  await call('/api/me', { token: reader })
+  assert.equal((await call('/api/admin', { token: admin })).body.validator.cacheMisses, misses + 1, 'the reader was validated afresh')
+
+  const refreshed = await call('/api/admin/refresh-keys', { token: admin, method: 'POST' })
+  assert.deepEqual([refreshed.status, refreshed.body], [200, { refreshed: ['https://issuer.test'] }])
+  const one = await call('/api/admin/refresh-keys?issuer=https%3A%2F%2Fissuer.test', { token: admin, method: 'POST' })
+  assert.deepEqual([one.status, one.body], [200, { refreshed: ['https://issuer.test'] }])
+  const unknown = await call('/api/admin/refresh-keys?issuer=https%3A%2F%2Fevil.test', { token: admin, method: 'POST' })
+  assert.deepEqual([unknown.status, unknown.body.error], [404, 'unknown_issuer'])
+})

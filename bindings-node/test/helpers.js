@@ -101,11 +101,16 @@ async function deadUrl() {
   return `http://127.0.0.1:${port}/jwks`
 }
 
-/** snake_case -> camelCase for option names (the inverse of the face's mapping). */
+/**
+ * snake_case -> camelCase for option names (the inverse of the face's mapping), in nested
+ * objects too (the entries of `issuers`); a `jwks` document keeps its RFC 7517 names.
+ */
 function camelOptions(config) {
+  if (Array.isArray(config)) return config.map(camelOptions)
+  if (config === null || typeof config !== 'object') return config
   const out = {}
   for (const [key, value] of Object.entries(config)) {
-    out[key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())] = value
+    out[key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase())] = key === 'jwks' ? value : camelOptions(value)
   }
   return out
 }

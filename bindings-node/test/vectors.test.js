@@ -1,7 +1,8 @@
 'use strict'
 // The shared vectors (tests/vectors/*.json) through the Node face: every face must reach the
-// same outcome. Configs are snake_case in the files; they are given here in camelCase, so the
-// face's option mapping is under test too. A construction failure counts as kind "config".
+// same outcome. Configs are snake_case in the files; they are given here in camelCase (the entries
+// of `issuers` too), so the face's option mapping is under test too. A construction failure
+// counts as kind "config".
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')

@@ -70,8 +70,10 @@ pub struct Config {
     /// the provider withdraws stops validating within an hour, whatever its `max-age` says.
     pub jwks_min_ttl: f64,
     pub jwks_max_ttl: f64,
-    /// Least time between two JWKS fetches, whatever asks for them (an unknown `kid`, a failed
-    /// fetch, a refresh). Inside it unknown kids fail fast with `key_not_found`. Default 30 s.
+    /// Limits the refreshes that unknown kids cause: the first unknown `kid` after a fetch that
+    /// an unknown kid did not cause refreshes at once; further unknown kids within this long of
+    /// that refresh fail fast with `key_not_found`. After a failed fetch, every fetch waits this
+    /// long (backoff). Default 30 s.
     pub jwks_refresh_cooldown: f64,
     /// How long past their lifetime cached keys are still used while the JWKS cannot be
     /// fetched. Default 21600 s (6 h).
@@ -324,7 +326,8 @@ impl Config {
                 ErrorKind::Config,
                 format!(
                     "invalid configuration: {}",
-                    crate::token::truncate_to(&e.to_string(), 600)
+                    // Long enough for serde's "expected one of" list of every option name.
+                    crate::token::truncate_to(&e.to_string(), 1500)
                 ),
             )
         })
@@ -982,7 +985,7 @@ mod tests {
             r#"{{"issuer":"https://i.example","mode":"{long}"}}"#
         ))
         .unwrap_err();
-        assert!(e.message().len() < 700, "{} bytes", e.message().len());
+        assert!(e.message().len() < 1600, "{} bytes", e.message().len());
     }
 
     #[test]

@@ -289,10 +289,8 @@ impl Validator {
     /// configuration mistake that retrying will not fix (the provider's metadata names another
     /// issuer) is `config`, with the expected and the found value.
     pub async fn ready(&self) -> Result<()> {
-        for issuer in &self.inner.issuers {
-            issuer.load_keys(false).await?;
-        }
-        Ok(())
+        let all: Vec<usize> = (0..self.inner.issuers.len()).collect();
+        self.inner.load_keys(&all, false).await
     }
 
     /// Fetches the key sets now, every issuer's or (with `issuer`) one issuer's, unless a
@@ -301,14 +299,16 @@ impl Validator {
     /// makes it (and the results it verified) unusable at once instead of at the next
     /// scheduled refresh. An `issuer` that is not configured is a `config` error.
     pub async fn refresh_keys(&self, issuer: Option<&str>) -> Result<()> {
-        let selected: Vec<&Issuer> = match issuer {
-            None => self.inner.issuers.iter().collect(),
+        let selected: Vec<usize> = match issuer {
+            None => (0..self.inner.issuers.len()).collect(),
             Some(name) => {
-                let found: Vec<&Issuer> = self
+                let found: Vec<usize> = self
                     .inner
                     .issuers
                     .iter()
-                    .filter(|i| i.settings.issuer == name)
+                    .enumerate()
+                    .filter(|(_, i)| i.settings.issuer == name)
+                    .map(|(index, _)| index)
                     .collect();
                 if found.is_empty() {
                     return Err(Error::config(
@@ -319,10 +319,7 @@ impl Validator {
                 found
             }
         };
-        for issuer in selected {
-            issuer.load_keys(true).await?;
-        }
-        Ok(())
+        self.inner.load_keys(&selected, true).await
     }
 
     /// [`Validator::refresh_keys`] for synchronous callers.
@@ -555,6 +552,22 @@ impl Issuer {
         };
         if force {
             jwks.refresh_now().await;
+            // Forced: a failed fetch is a failure even while cached keys still serve; the
+            // operator asked for fresh keys and did not get them.
+            if let Some(failure) = jwks.last_fetch_failure() {
+                let kind = if jwks.misconfiguration().is_some() {
+                    ErrorKind::Config
+                } else {
+                    ErrorKind::JwksUnavailable
+                };
+                return Err(Error::new(
+                    kind,
+                    format!(
+                        "issuer {:?}: the key set could not be refreshed: {failure}",
+                        self.settings.issuer
+                    ),
+                ));
+            }
         } else {
             match jwks.lookup(None, Mode::MayFetch) {
                 KeyLookup::Fetch { reason, attempts } => jwks.fetch(reason, attempts).await,
@@ -583,6 +596,37 @@ impl Issuer {
 }
 
 impl Inner {
+    /// Loads (`force`: refreshes) the key sets of these issuers, all at once on jwtgate's
+    /// runtime, so one slow provider does not hold up the others; the first error (in issuer
+    /// order) is returned once every load has finished.
+    async fn load_keys(self: &Arc<Self>, issuers: &[usize], force: bool) -> Result<()> {
+        if let [only] = issuers {
+            return self.issuers[*only].load_keys(force).await;
+        }
+        let tasks: Vec<_> = issuers
+            .iter()
+            .map(|&index| {
+                let inner = self.clone();
+                runtime::shared()
+                    .runtime
+                    .spawn(async move { inner.issuers[index].load_keys(force).await })
+            })
+            .collect();
+        let mut first_error = None;
+        for task in tasks {
+            let result = task.await.unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Internal,
+                    "a key-set load was dropped",
+                ))
+            });
+            if let (Err(e), None) = (result, &first_error) {
+                first_error = Some(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// The global options (the same in every issuer's settings).
     fn global(&self) -> &Settings {
         &self.issuers[0].settings

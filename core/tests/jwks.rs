@@ -602,3 +602,31 @@ fn a_rotated_key_is_accepted_right_after_a_scheduled_refresh() {
     v.validate_blocking(&token(&b)).unwrap();
     assert_eq!(server.hits("/jwks"), 3, "exactly one more fetch");
 }
+
+/// `refresh_keys()` asked for fresh keys: a failed fetch is reported even while the cached
+/// keys keep serving tokens (an operator who withdrew a key during an outage must know).
+#[test]
+fn a_forced_refresh_that_fails_is_an_error_while_cached_keys_serve() {
+    let a = key_a();
+    let doc = jwks(&[&a]);
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let d2 = down.clone();
+    let server = TestServer::start(move |_| {
+        if d2.load(Ordering::SeqCst) {
+            Reply::status(503)
+        } else {
+            Reply::json(&doc)
+        }
+    });
+    let mut cfg = config(&server);
+    cfg.fetch_retries = 0;
+    let v = Validator::new(cfg).unwrap();
+    v.ready_blocking().unwrap();
+    down.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1100));
+    let e = v.refresh_keys_blocking(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::JwksUnavailable, "{e}");
+    assert!(e.message().contains("could not be refreshed"), "{e}");
+    v.validate_blocking(&token(&a))
+        .expect("the cached keys still serve");
+}

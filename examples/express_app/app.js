@@ -34,11 +34,23 @@ function createApp({ validator }) {
   })
 
   // A claim check: any rule over the verified claims.
-  app.get(
-    '/api/admin',
-    claimCheck((claims) => Array.isArray(claims.roles) && claims.roles.includes('admin'), 'the admin role is required'),
-    (req, res) => res.json({ validator: validator.stats() }),
-  )
+  const adminOnly = claimCheck((claims) => Array.isArray(claims.roles) && claims.roles.includes('admin'), 'the admin role is required')
+  app.get('/api/admin', adminOnly, (req, res) => res.json({ validator: validator.stats() }))
+
+  // Keys and cache by hand, for admins. After the provider adds or withdraws a key, fetch the key
+  // sets now rather than at the next scheduled refresh (a withdrawn key's cached results go with
+  // it); `?issuer=` names one issuer of the validator. Clearing the cache makes every token be
+  // validated afresh on its next use.
+  app.post('/api/admin/refresh-keys', adminOnly, async (req, res) => {
+    const { issuer } = req.query
+    if (issuer !== undefined && !validator.health().issuers.some((i) => i.issuer === issuer)) {
+      res.status(404).json({ error: 'unknown_issuer', error_description: 'the validator has no such issuer' })
+      return
+    }
+    await validator.refreshKeys(issuer) // rejects with a JwtGateError (503 or 500) for the handler below
+    res.json({ refreshed: issuer === undefined ? validator.health().issuers.map((i) => i.issuer) : [issuer] })
+  })
+  app.post('/api/admin/clear-cache', adminOnly, (req, res) => res.json({ removed: validator.clearCache() }))
 
   // Operations: health and Prometheus metrics of the validator. /healthz is public here, so it
   // leaves out what only operators may see (CWE-209): the `lastError` fields name the

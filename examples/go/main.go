@@ -4,7 +4,9 @@
 //	curl -H "Authorization: Bearer $(cat ../c/token.example)" localhost:8080/items
 //
 // GET /items needs a valid bearer token with the read:items scope; /healthz and /metrics
-// are public. Build the library first: `make -C ../../bindings-ffi build`.
+// are public. SIGHUP fetches the key sets now (after withdrawing a key at the provider:
+// `kill -HUP <pid>`) and drops every cached result. Build the library first:
+// `make -C ../../bindings-ffi build`.
 package main
 
 import (
@@ -45,6 +47,24 @@ func main() {
 		log.Printf("keys not loaded yet (requests will retry): %v", err)
 	}
 	cancel()
+
+	// SIGHUP: an operator withdrew a key (or rotated one in) and wants it to count now rather
+	// than at the next scheduled refresh. The refresh drops a withdrawn key and the results it
+	// verified; clearing the cache also makes every other token be checked afresh.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			refreshCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			err := v.RefreshKeys(refreshCtx, "")
+			cancel()
+			if err != nil {
+				log.Printf("SIGHUP: key refresh failed (keys in use are kept): %v", err)
+				continue
+			}
+			log.Printf("SIGHUP: keys refreshed, %d cached results dropped", v.ClearCache())
+		}
+	}()
 
 	requireToken := jwtgate.Middleware(v, jwtgate.MiddlewareOptions{
 		Scopes: []string{"read:items"},

@@ -14,6 +14,8 @@ import {
   type ValidatorOptions,
   type Stats,
   type Health,
+  type IssuerHealth,
+  type IssuerOptions,
   type ErrorKind,
 } from 'jwtgate'
 import { jwtAuth, requiredScopes, claimCheck, type AuthResult } from 'jwtgate/express'
@@ -35,6 +37,30 @@ new Validator({ issuer: 'x', jwks: { keys: [{ kty: 'RSA', n: '...', e: 'AQAB' }]
 new Validator({ issuer: 'x', jwks_uri: 'https://x' })
 // @ts-expect-error: issuer is required
 new Validator({ audience: 'x' })
+
+const partner: IssuerOptions = {
+  issuer: 'https://partner.example.net/',
+  audience: 'api://example',
+  jwksUri: 'https://partner.example.net/keys',
+  algorithms: ['ES256'],
+  clientId: 'api',
+  clientAuth: 'none',
+  introspectionEndpoint: 'https://partner.example.net/introspect',
+}
+const many = new Validator({
+  issuers: [{ issuer: 'https://id.example.com', audience: 'api', tokenType: 'at+jwt' }, partner],
+  leeway: 30,
+  clientAuth: 'client_secret_post',
+  requireExp: true,
+})
+// @ts-expect-error: issuer or issuers, not both
+new Validator({ issuer: 'x', issuers: [partner] })
+// @ts-expect-error: an issuer's own option belongs in its entry
+new Validator({ audience: 'api', issuers: [partner] })
+// @ts-expect-error: entries are camelCase too
+new Validator({ issuers: [{ issuer: 'x', jwks_uri: 'https://x' }] })
+// @ts-expect-error: not a clientAuth
+new Validator({ issuers: [{ issuer: 'x', clientAuth: 'clientSecretBasic' }] })
 
 interface MyClaims extends Claims {
   readonly tenant: string
@@ -73,6 +99,15 @@ async function main(): Promise<void> {
   const health: Health = validator.health()
   const fresh: string | undefined = health.jwks?.freshness
   const text: string = validator.metricsText()
+  await many.refreshKeys()
+  await many.refreshKeys('https://partner.example.net/')
+  const dropped: number = many.clearCache()
+  const issuers: IssuerHealth[] = many.health().issuers
+  const problem: 'misconfiguration' | 'outage' | null | undefined = issuers[0]?.jwks?.problem
+  const fetches: number | undefined = issuers[0]?.jwks?.fetchesOk
+  const refusedCredentials: boolean | undefined = issuers[1]?.introspection?.misconfigured
+  const manual: number | undefined = many.stats().jwksRefreshes['manual']
+  console.log(dropped, problem, fetches, refusedCredentials, manual)
   const firstKind = errorKinds[0]
   console.log(sub, other, tenant, firstRole, removed, hits, fresh, text, firstKind?.code, version)
 }

@@ -381,6 +381,16 @@ impl JwksCache {
         self.fetch(RefreshReason::Manual, attempts).await;
     }
 
+    /// The last fetch failed: its message.
+    pub(crate) fn last_fetch_failure(&self) -> Option<String> {
+        let st = self.inner.state.read();
+        if st.last_failed {
+            st.last_error.clone()
+        } else {
+            None
+        }
+    }
+
     /// The last fetch failed because of a configuration mistake (not an outage): its message.
     pub(crate) fn misconfiguration(&self) -> Option<String> {
         let st = self.inner.state.read();
