@@ -1,7 +1,7 @@
 //! `jwtgate._native`: the Python face's extension module. A thin translation layer over the
 //! core: argument conversion, error mapping, GIL handling, log forwarding. The Python package
-//! (`python/jwtgate/`) adds the keyword-argument constructor, `validate_async`, `revoke` and
-//! the FastAPI integration on top.
+//! (`python/jwtgate/`) adds the keyword-argument constructor, `validate_async`, `ready_async`,
+//! `refresh_keys_async`, `revoke` and the FastAPI integration on top.
 //!
 //! GIL policy (measured, see `benches/python/RESULTS.md`):
 //! - a result-cache hit (~1 µs) runs with the GIL held: releasing and re-taking it costs more
@@ -93,6 +93,22 @@ impl Validator {
         logging::detach(py, || core.ready_blocking()).map_err(|e| to_pyerr(py, e))
     }
 
+    /// Fetches the key sets now, every issuer's or (with `issuer`) that issuer's, unless a fetch
+    /// of that set started in the last second (blocking, bounded by `fetch_timeout`). Fails like
+    /// `ready`; an issuer that is not configured raises `ConfigError`.
+    #[pyo3(signature = (issuer=None))]
+    fn refresh_keys(&self, py: Python<'_>, issuer: Option<&str>) -> PyResult<()> {
+        let core = &self.core;
+        logging::detach(py, || core.refresh_keys_blocking(issuer)).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Drops every cached result; returns how many.
+    fn clear_cache(&self, py: Python<'_>) -> usize {
+        // Like a revocation's purge it walks every entry: other threads run meanwhile.
+        let core = &self.core;
+        logging::detach(py, || core.clear_cache())
+    }
+
     /// Revokes a token by `jti` until `until` (Unix seconds; `None`: for the validator's
     /// lifetime). Returns how many cached results were dropped. An empty `jti`, or an `until`
     /// that is not finite or already past, raises `ConfigError` (a `ValueError`): a
@@ -133,6 +149,12 @@ impl Validator {
 
     fn __repr__(&self) -> String {
         let health = self.core.health();
+        // The top-level fields describe only the first issuer: naming it alone would hide the
+        // others.
+        if health.issuers.len() > 1 {
+            let issuers: Vec<&str> = health.issuers.iter().map(|i| i.issuer.as_str()).collect();
+            return format!("Validator(issuers={issuers:?})");
+        }
         format!(
             "Validator(issuer={:?}, key_source={:?})",
             health.issuer, health.key_source

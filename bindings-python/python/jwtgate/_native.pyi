@@ -67,6 +67,12 @@ class Validator:
         """Validates without network I/O; ``KeysNotLoadedError`` where a fetch is needed."""
     def ready(self) -> None:
         """Loads remote keys now (blocking, bounded by ``fetch_timeout``)."""
+    def refresh_keys(self, issuer: str | None = None) -> None:
+        """Fetches the key sets now, every issuer's or (with ``issuer``) that issuer's, unless a
+        fetch of that set started in the last second (blocking, bounded by ``fetch_timeout``).
+        Fails like ``ready``; an issuer that is not configured raises ``ConfigError``."""
+    def clear_cache(self) -> int:
+        """Drops every cached result; returns how many."""
     def revoke_jti(self, jti: str, until: float | None = None) -> int:
         """Revokes a token by ``jti`` until ``until`` (Unix seconds; ``None``: for the
         validator's lifetime); returns how many cached results were dropped. An empty ``jti``
@@ -77,11 +83,11 @@ class Validator:
         ``issued_before`` that is not finite, negative or in the future raises
         ``ConfigError``."""
     def stats(self) -> dict[str, Any]:
-        """Counters: validations, cache, JWKS fetches, ..."""
+        """Counters: validations, cache, JWKS fetches (``jwks_refreshes`` by reason), ..."""
     def metrics_text(self) -> str:
         """The counters in Prometheus text format."""
     def health(self) -> dict[str, Any]:
-        """Issuer, key source, JWKS state, cache size."""
+        """Issuer, key source, JWKS state, cache size; ``issuers``: every issuer's part."""
 
 def flush_logs() -> None:
     """Forwards log records queued by jwtgate's I/O threads to ``logging``."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any, Optional, Union
 
 from . import _native
@@ -21,6 +22,13 @@ def _json_default(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, (set, frozenset)):
         return sorted(value)
+    # Any mapping or sequence stands for a JSON object or array (`issuers` is typed
+    # `Sequence[Mapping[str, Any]]`: a tuple of `MappingProxyType`s must work like a list of
+    # dicts).
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):
+        return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
@@ -49,15 +57,23 @@ def _seconds(name: str, value: Optional[Timestamp]) -> Optional[float]:
 
 
 class Validator(_native.Validator):
-    """Validates bearer tokens for one issuer and policy.
+    """Validates bearer tokens for one issuer and policy, or for several (``issuers=``).
 
     ``Validator(issuer=..., audience=..., jwks_uri=...)`` takes the canonical options
-    (docs/config.md). Thread-safe: share one per API and call it from any thread.
+    (docs/config.md). ``Validator(issuers=[{"issuer": ..., "audience": ...}, ...], leeway=...)``
+    routes each token by its ``iss`` to that issuer's keys and policy; the global options (cache,
+    timeouts, ...) stay keyword arguments. Thread-safe: share one per API and call it from any
+    thread.
     """
 
     __slots__ = ()
 
-    def __new__(cls, **config: Any) -> "Validator":
+    def __new__(
+        cls, *, issuers: Optional[Sequence[Mapping[str, Any]]] = None, **config: Any
+    ) -> "Validator":
+        # Named only to be typed: it goes to the core like every other option.
+        if issuers is not None:
+            config["issuers"] = issuers
         return super().__new__(cls, config_json(config))
 
     @classmethod
@@ -94,6 +110,11 @@ class Validator(_native.Validator):
     async def ready_async(self) -> None:
         """``ready()`` without blocking the event loop."""
         await asyncio.get_running_loop().run_in_executor(None, self.ready)
+
+    async def refresh_keys_async(self, issuer: Optional[str] = None) -> None:
+        """``refresh_keys()`` without blocking the event loop (a thread of the loop's default
+        executor waits for the fetch, GIL released, as in ``ready_async``)."""
+        await asyncio.get_running_loop().run_in_executor(None, self.refresh_keys, issuer)
 
     def revoke(
         self,
