@@ -63,6 +63,10 @@ error_kinds! {
     /// The request carries no bearer token at all (raised by the faces' HTTP integrations;
     /// RFC 6750 §3.1: answer with a bare `Bearer` challenge, no error code).
     MissingToken = (1004, "missing_token"),
+    /// The `Authorization` header names the Bearer scheme but its credentials are not an
+    /// RFC 6750 §2.1 `b64token` (raised by [`crate::edge::bearer_token`]; RFC 6750 §3.1:
+    /// 400 `invalid_request`).
+    InvalidRequest = (1005, "invalid_request"),
     /// `alg` is `none`, not on the allowlist, or not the algorithm of the key (RFC 8725 §3.1).
     AlgorithmNotAllowed = (1100, "algorithm_not_allowed"),
     /// No key in the key set matches the token's `kid` and algorithm.
@@ -122,10 +126,24 @@ impl ErrorKind {
     /// The HTTP status a resource server should answer with.
     pub const fn http_status(self) -> u16 {
         match self.code() {
+            1005 => 400,
             1000..=1399 => 401,
             1400..=1499 => 403,
             2000..=2999 => 503,
             _ => 500,
+        }
+    }
+
+    /// The OAuth error code of an answer (RFC 6750 §3.1, RFC 6749 §4.1.2.1); `None` for a
+    /// request without credentials, which gets a bare challenge.
+    pub const fn oauth_error(self) -> Option<&'static str> {
+        match self.code() {
+            1004 => None,
+            1005 => Some("invalid_request"),
+            1000..=1399 => Some("invalid_token"),
+            1400..=1499 => Some("insufficient_scope"),
+            2000..=2999 => Some("temporarily_unavailable"),
+            _ => Some("server_error"),
         }
     }
 

@@ -22,6 +22,7 @@ mod cache;
 mod claims;
 pub mod config;
 mod discovery;
+pub mod edge;
 mod error;
 mod http;
 mod introspect;

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use jwtgate::{Config, Validator};
+use jwtgate::{Config, Validator, edge};
 use serde_json::Value;
 
 fn vector_files() -> Vec<PathBuf> {
@@ -14,6 +14,8 @@ fn vector_files() -> Vec<PathBuf> {
         .expect("tests/vectors exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        // http.json holds HTTP answers, not token cases: `http_answers_follow_the_vectors`.
+        .filter(|p| p.file_name().is_some_and(|n| n != "http.json"))
         .collect();
     files.sort();
     files
@@ -71,4 +73,57 @@ fn every_vector_reaches_its_expected_outcome() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// `tests/vectors/http.json` through the core's HTTP edge: what every face's HTTP integration
+/// must answer for a header value and a route's required scopes.
+#[test]
+fn http_answers_follow_the_vectors() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/http.json");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let cases = doc["cases"].as_array().expect("cases");
+    assert!(cases.len() >= 10, "http.json is missing cases");
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let config: Config =
+            serde_json::from_value(doc["configs"][case["config"].as_str().unwrap()].clone())
+                .unwrap();
+        let v = Validator::new(config).unwrap();
+        let scopes: Vec<&str> = case["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        let realm = case["realm"].as_str();
+        let outcome = edge::bearer_token(case["authorization"].as_str())
+            .and_then(|token| v.validate_blocking(token))
+            .and_then(|validated| {
+                validated.claims().require_scopes(&scopes)?;
+                Ok(validated)
+            });
+        let expect = &case["expect"];
+        match outcome {
+            Ok(validated) => {
+                assert_eq!(expect["status"], 200, "{name}: accepted");
+                assert_eq!(
+                    validated.claims().subject(),
+                    expect["sub"].as_str(),
+                    "{name}"
+                );
+            }
+            Err(e) => {
+                let answer = edge::answer(&e, realm, &scopes);
+                assert_eq!(u64::from(answer.status), expect["status"], "{name}: {e}");
+                assert_eq!(
+                    answer.challenge.as_deref(),
+                    expect["challenge"].as_str(),
+                    "{name}"
+                );
+                let body: Value = serde_json::from_str(&answer.body).unwrap();
+                assert_eq!(body, expect["body"], "{name}");
+            }
+        }
+    }
 }

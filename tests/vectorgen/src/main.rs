@@ -1424,6 +1424,173 @@ fn issuers_suite(k: &Keys) -> Suite {
     s
 }
 
+/// The HTTP edge (RFC 6750): an `Authorization` header value and the route's required scopes
+/// → the status, the `WWW-Authenticate` challenge and the JSON body every HTTP integration must
+/// answer. Written out by hand here (not computed by the engine under test).
+fn http_document(k: &Keys) -> Value {
+    let c = claims();
+    let good = k.rsa_a.token(&c);
+    let expired = k.rsa_a.token(&with(c.clone(), "exp", json!(PAST)));
+    let configs = json!({
+        "default": base_config(k),
+        "provider_down": { "issuer": ISSUER, "audience": AUDIENCE, "token_type": "at+jwt",
+            "jwks_uri": "http://127.0.0.1:9/internal/jwks", "fetch_retries": 0,
+            "fetch_timeout": 0.5, "fetch_deadline": 0.5 },
+    });
+    let refused = |status: u16, challenge: Option<&str>, body: Value| json!({ "status": status, "challenge": challenge, "body": body });
+    let invalid_token = |description: &str, kind: &str| {
+        refused(
+            401,
+            Some(&format!(
+                "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"{description}\""
+            )),
+            json!({ "error": "invalid_token", "error_description": description, "kind": kind }),
+        )
+    };
+    let bad_request = |description: &str| {
+        refused(
+            400,
+            Some(&format!(
+                "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"{description}\""
+            )),
+            json!({ "error": "invalid_request", "error_description": description, "kind": "invalid_request" }),
+        )
+    };
+    let missing = refused(
+        401,
+        Some("Bearer realm=\"api\""),
+        json!({ "error": "unauthorized", "kind": "missing_token" }),
+    );
+    let ok = json!({ "status": 200, "sub": c["sub"] });
+    let cases = vec![
+        (
+            "a good token",
+            "default",
+            Some(format!("Bearer {good}")),
+            vec![],
+            ok.clone(),
+        ),
+        (
+            "the scheme is case-insensitive",
+            "default",
+            Some(format!("bEaReR {good}")),
+            vec![],
+            ok.clone(),
+        ),
+        (
+            "several spaces after the scheme",
+            "default",
+            Some(format!("Bearer   {good}")),
+            vec![],
+            ok.clone(),
+        ),
+        (
+            "a granted scope",
+            "default",
+            Some(format!("Bearer {good}")),
+            vec!["read:items"],
+            ok.clone(),
+        ),
+        (
+            "no Authorization header",
+            "default",
+            None,
+            vec![],
+            missing.clone(),
+        ),
+        (
+            "an empty Authorization header",
+            "default",
+            Some(String::new()),
+            vec![],
+            missing.clone(),
+        ),
+        (
+            "another scheme",
+            "default",
+            Some("Basic dXNlcjpwYXNz".into()),
+            vec![],
+            missing.clone(),
+        ),
+        (
+            "Bearer without a token",
+            "default",
+            Some("Bearer".into()),
+            vec![],
+            bad_request("the Bearer credentials are empty"),
+        ),
+        (
+            "a character outside b64token",
+            "default",
+            Some("Bearer abc$".into()),
+            vec![],
+            bad_request("the Bearer credentials are not one RFC 6750 b64token"),
+        ),
+        (
+            "two values",
+            "default",
+            Some(format!("Bearer {good} {good}")),
+            vec![],
+            bad_request("the Bearer credentials are not one RFC 6750 b64token"),
+        ),
+        (
+            "an expired token",
+            "default",
+            Some(format!("Bearer {expired}")),
+            vec![],
+            invalid_token("token has expired", "expired"),
+        ),
+        (
+            "an opaque token without introspection",
+            "default",
+            Some("Bearer opaque-7c1f0e2d".into()),
+            vec![],
+            invalid_token(
+                "not a JWT, and no introspection is configured (client_id)",
+                "unsupported_token",
+            ),
+        ),
+        (
+            "a missing scope",
+            "default",
+            Some(format!("Bearer {good}")),
+            vec!["read:items", "admin"],
+            refused(
+                403,
+                Some(
+                    "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"missing scope: admin\", scope=\"read:items admin\"",
+                ),
+                json!({ "error": "insufficient_scope", "error_description": "missing scope: admin", "kind": "insufficient_scope" }),
+            ),
+        ),
+        (
+            "the provider is down: nothing about it reaches the client",
+            "provider_down",
+            Some(format!("Bearer {good}")),
+            vec![],
+            refused(
+                503,
+                None,
+                json!({ "error": "temporarily_unavailable", "error_description": "the authorization server is unavailable; retry later", "kind": "jwks_unavailable" }),
+            ),
+        ),
+    ];
+    let cases: Vec<Value> = cases
+        .into_iter()
+        .map(|(name, config, authorization, scopes, expect)| {
+            json!({ "name": name, "config": config, "authorization": authorization,
+                    "realm": "api", "scopes": scopes, "expect": expect })
+        })
+        .collect();
+    json!({
+        "suite": "http",
+        "description": "The HTTP edge (RFC 6750 §2.1, §3): Authorization header value, realm and the route's required scopes -> status, WWW-Authenticate challenge (null: none) and JSON body; status 200 means the request goes through with that sub. Read by every face's HTTP integration tests (FastAPI, Express, Go net/http, the C helper); token suites skip this file (its cases have no token).",
+        "clock": "expectations hold for any clock between 2026-01-02 and 2096-01-01",
+        "configs": configs,
+        "cases": cases,
+    })
+}
+
 fn jwtgate_testkit_decode(part: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -1461,6 +1628,16 @@ fn der_signature(r: &[u8], s: &[u8]) -> Vec<u8> {
 
 /// The committed file with tokens left out: ECDSA and RSA-PSS signatures are randomised, so
 /// only the cases, configurations and expectations can be compared with a fresh generation.
+/// The HTTP document without the `authorization` values (they hold signed tokens).
+fn without_http_tokens(mut doc: Value) -> Value {
+    if let Some(cases) = doc["cases"].as_array_mut() {
+        for case in cases {
+            case.as_object_mut().map(|c| c.remove("authorization"));
+        }
+    }
+    doc
+}
+
 fn without_tokens(mut doc: Value) -> Value {
     if let Some(cases) = doc["cases"].as_array_mut() {
         for case in cases {
@@ -1501,6 +1678,21 @@ fn main() {
         } else {
             suite.write(&dir);
         }
+    }
+    let http = http_document(&keys);
+    let http_path = dir.join("http.json");
+    if check {
+        let committed: Value = std::fs::read_to_string(&http_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        if without_http_tokens(committed) != without_http_tokens(http.clone()) {
+            stale.push(http_path.display().to_string());
+        }
+    } else {
+        let text = serde_json::to_string_pretty(&http).expect("json") + "\n";
+        std::fs::write(&http_path, text).unwrap_or_else(|e| panic!("{}: {e}", http_path.display()));
+        println!("wrote {}", http_path.display());
     }
     if !stale.is_empty() {
         eprintln!(
