@@ -74,14 +74,10 @@ pub fn answer(error: &Error, realm: Option<&str>, scopes: &[&str]) -> Answer {
     let kind = error.kind();
     let status = kind.http_status();
     let code = kind.oauth_error();
-    let description = code.map(|_| {
-        bounded(
-            kind.client_description()
-                .unwrap_or_else(|| error.message()),
-        )
-    });
-    let scope = (kind == ErrorKind::InsufficientScope && !scopes.is_empty())
-        .then(|| scopes.join(" "));
+    let description =
+        code.map(|_| bounded(kind.client_description().unwrap_or_else(|| error.message())));
+    let scope =
+        (kind == ErrorKind::InsufficientScope && !scopes.is_empty()).then(|| scopes.join(" "));
     let challenge = matches!(status, 400 | 401 | 403).then(|| {
         let mut params: Vec<String> = Vec::new();
         if let Some(realm) = realm {
@@ -163,7 +159,10 @@ mod tests {
 
     #[test]
     fn reads_the_bearer_token() {
-        assert_eq!(bearer_token(Some("Bearer abc.def-_~+/==")), Ok("abc.def-_~+/=="));
+        assert_eq!(
+            bearer_token(Some("Bearer abc.def-_~+/==")),
+            Ok("abc.def-_~+/==")
+        );
         assert_eq!(bearer_token(Some("bearer abc")), Ok("abc"));
         assert_eq!(bearer_token(Some("BEARER  abc ")), Ok("abc"));
         assert_eq!(bearer_token(Some("\tBearer\tabc")), Ok("abc"));
@@ -184,7 +183,10 @@ mod tests {
         let missing = answer(&Error::new(ErrorKind::MissingToken, "x"), None, &[]);
         assert_eq!(missing.status, 401);
         assert_eq!(missing.challenge.as_deref(), Some("Bearer"));
-        assert_eq!(missing.body, r#"{"error":"unauthorized","kind":"missing_token"}"#);
+        assert_eq!(
+            missing.body,
+            r#"{"error":"unauthorized","kind":"missing_token"}"#
+        );
 
         let expired = answer(
             &Error::new(ErrorKind::Expired, "token has expired"),
@@ -194,7 +196,9 @@ mod tests {
         assert_eq!(expired.status, 401);
         assert_eq!(
             expired.challenge.as_deref(),
-            Some(r#"Bearer realm="api", error="invalid_token", error_description="token has expired""#)
+            Some(
+                r#"Bearer realm="api", error="invalid_token", error_description="token has expired""#
+            )
         );
 
         let scope = answer(
@@ -225,12 +229,19 @@ mod tests {
         assert!(down.body.contains("temporarily_unavailable"));
 
         let bad = answer(
-            &Error::new(ErrorKind::InvalidRequest, "the Bearer credentials are empty"),
+            &Error::new(
+                ErrorKind::InvalidRequest,
+                "the Bearer credentials are empty",
+            ),
             None,
             &[],
         );
         assert_eq!(bad.status, 400);
-        assert!(bad.challenge.unwrap().contains(r#"error="invalid_request""#));
+        assert!(
+            bad.challenge
+                .unwrap()
+                .contains(r#"error="invalid_request""#)
+        );
     }
 
     #[test]
@@ -243,8 +254,14 @@ mod tests {
         );
         let challenge = a.challenge.unwrap();
         assert!(!challenge.contains('\r') && !challenge.contains('\n'));
-        assert!(challenge.starts_with(r#"Bearer realm="r?e?alm", error="invalid_token", error_description="a?b?c??d?"#));
-        assert!(challenge.len() < MAX_DESCRIPTION + 100, "{}", challenge.len());
+        assert!(challenge.starts_with(
+            r#"Bearer realm="r?e?alm", error="invalid_token", error_description="a?b?c??d?"#
+        ));
+        assert!(
+            challenge.len() < MAX_DESCRIPTION + 100,
+            "{}",
+            challenge.len()
+        );
         let body: serde_json::Value = serde_json::from_str(&a.body).unwrap();
         assert!(body["error_description"].as_str().unwrap().len() <= MAX_DESCRIPTION + 3);
     }

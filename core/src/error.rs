@@ -147,6 +147,53 @@ impl ErrorKind {
         }
     }
 
+    /// The error class every face raises for this kind, one name per class of the faces'
+    /// hierarchies (Python `MalformedTokenError`, Node `MalformedTokenError`, Go's
+    /// `ErrMalformed` group, ...): the faces build their tables from this, so a kind cannot
+    /// land in different families in different languages.
+    ///
+    /// | class | kinds | base class |
+    /// |---|---|---|
+    /// | `malformed` | malformed, token_too_large, unsupported_token, unsupported_header, invalid_request | `invalid_token` |
+    /// | `invalid_token` | missing_token | — |
+    /// | `signature` | algorithm_not_allowed, key_not_found, signature_invalid | `invalid_token` |
+    /// | `expired` | expired | `invalid_token` |
+    /// | `invalid_claims` | not_yet_valid … token_type_mismatch | `invalid_token` |
+    /// | `revoked` | revoked, inactive | `invalid_token` |
+    /// | `insufficient_scope` | insufficient_scope | — |
+    /// | `provider_unavailable` | jwks_unavailable, provider_unavailable | — |
+    /// | `keys_not_loaded` | keys_not_loaded | `provider_unavailable` |
+    /// | `config` | config | — |
+    /// | `internal` | internal | — |
+    pub const fn class(self) -> &'static str {
+        match self {
+            ErrorKind::Malformed
+            | ErrorKind::TokenTooLarge
+            | ErrorKind::UnsupportedToken
+            | ErrorKind::UnsupportedHeader
+            | ErrorKind::InvalidRequest => "malformed",
+            ErrorKind::MissingToken => "invalid_token",
+            ErrorKind::AlgorithmNotAllowed
+            | ErrorKind::KeyNotFound
+            | ErrorKind::SignatureInvalid => "signature",
+            ErrorKind::Expired => "expired",
+            ErrorKind::NotYetValid
+            | ErrorKind::IssuedInFuture
+            | ErrorKind::TokenTooOld
+            | ErrorKind::IssuerMismatch
+            | ErrorKind::AudienceMismatch
+            | ErrorKind::MissingClaim
+            | ErrorKind::InvalidClaim
+            | ErrorKind::TokenTypeMismatch => "invalid_claims",
+            ErrorKind::Revoked | ErrorKind::Inactive => "revoked",
+            ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::JwksUnavailable | ErrorKind::ProviderUnavailable => "provider_unavailable",
+            ErrorKind::KeysNotLoaded => "keys_not_loaded",
+            ErrorKind::Config => "config",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
     /// True for faults of the token itself (RFC 6750 `invalid_token`).
     pub const fn is_token_fault(self) -> bool {
         matches!(self.code(), 1000..=1399)
