@@ -15,6 +15,7 @@ help:
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
 	@echo "make bench-cross - only the one-run cross-language table (benches/RESULTS.md)"
 	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
+	@echo "make interop - the Python face against Keycloak, Ory Hydra and the test provider (downloads; not in make test)"
 
 # The whole system end to end (examples/demo/run_demo.py): builds every face, starts the test
 # OpenID provider and the FastAPI, Express and Go examples, runs the C example.
@@ -63,6 +64,15 @@ lint:
 
 vectors:
 	$(CARGO) run -q -p jwtgate-vectorgen
+
+# Real providers on loopback, driven through the Python face (tests/interop/run.py, recipes in
+# docs/providers.md): Keycloak from Maven Central, Ory Hydra built from the Go module proxy, the
+# test provider. Not part of `make test`: the first run downloads ~180 MB and builds Hydra for
+# minutes (cached in target/interop/). Writes target/interop/results.md;
+# `make interop INTEROP_ARGS=--docs` also puts the table at the end of docs/providers.md.
+.PHONY: interop
+interop: provider-deps
+	python3 tests/interop/run.py $(INTEROP_ARGS)
 
 # One interleaved run: jwtgate from Rust, Python, Node, C and Go against each language's
 # validators, five algorithms, hit and cold (benches/cross/README.md). Release builds only.
