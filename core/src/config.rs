@@ -317,6 +317,14 @@ impl Config {
                 for (i, entry) in entries.iter().enumerate() {
                     if let serde_json::Value::Object(entry) = entry {
                         check_secret_types(entry, &format!("issuers[{i}]."))?;
+                        // A global option inside an entry: say so by name, not as serde's
+                        // "unknown field".
+                        if let Some(global) = entry.keys().find(|k| is_global_option(k)) {
+                            return Err(Error::config(
+                                &format!("issuers[{i}].{global}"),
+                                "is a global option: set it at the top level, it applies to every issuer",
+                            ));
+                        }
                     }
                 }
             }
@@ -731,6 +739,36 @@ const SECRET_FIELDS: [&str; 2] = ["client_secret", "shared_secret"];
 
 /// More issuers than this in one validator is a configuration generator gone wrong.
 const MAX_ISSUERS: usize = 64;
+
+/// A top-level option that is not one of an issuer's own (see [`IssuerConfig`]).
+fn is_global_option(name: &str) -> bool {
+    const ISSUER_OPTIONS: [&str; 19] = [
+        "issuer",
+        "audience",
+        "verify_audience",
+        "token_type",
+        "access_tokens_only",
+        "require_exp",
+        "jwks",
+        "jwks_uri",
+        "shared_secret",
+        "algorithms",
+        "required_claims",
+        "max_token_age",
+        "introspection_endpoint",
+        "client_id",
+        "client_secret",
+        "client_auth",
+        "introspection_cache_ttl",
+        "introspection_negative_ttl",
+        "introspection_rate_limit",
+    ];
+    !ISSUER_OPTIONS.contains(&name)
+        && serde_json::to_value(Config::default())
+            .ok()
+            .and_then(|v| v.as_object().map(|m| m.contains_key(name)))
+            .unwrap_or(false)
+}
 
 /// A secret-bearing field that is not a string is refused without showing its value.
 fn check_secret_types(

@@ -397,3 +397,17 @@ fn a_discovery_issuer_mismatch_is_a_misconfiguration() {
         ErrorKind::JwksUnavailable
     );
 }
+
+#[test]
+fn a_global_option_inside_an_entry_is_named() {
+    let e = Validator::from_json(&format!(
+        r#"{{"issuers":[{{"issuer":"{A}","audience":"x","leeway":5}}]}}"#
+    ))
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        e.message()
+            .starts_with("issuers[0].leeway: is a global option"),
+        "{e}"
+    );
+}
