@@ -740,34 +740,17 @@ const SECRET_FIELDS: [&str; 2] = ["client_secret", "shared_secret"];
 /// More issuers than this in one validator is a configuration generator gone wrong.
 const MAX_ISSUERS: usize = 64;
 
-/// A top-level option that is not one of an issuer's own (see [`IssuerConfig`]).
+/// A top-level option that is not one of an issuer's own (see [`IssuerConfig`]). Both lists
+/// come from the structs themselves, so they cannot drift from the schema.
 fn is_global_option(name: &str) -> bool {
-    const ISSUER_OPTIONS: [&str; 19] = [
-        "issuer",
-        "audience",
-        "verify_audience",
-        "token_type",
-        "access_tokens_only",
-        "require_exp",
-        "jwks",
-        "jwks_uri",
-        "shared_secret",
-        "algorithms",
-        "required_claims",
-        "max_token_age",
-        "introspection_endpoint",
-        "client_id",
-        "client_secret",
-        "client_auth",
-        "introspection_cache_ttl",
-        "introspection_negative_ttl",
-        "introspection_rate_limit",
-    ];
-    !ISSUER_OPTIONS.contains(&name)
-        && serde_json::to_value(Config::default())
+    let fields = |value: serde_json::Result<serde_json::Value>| {
+        value
             .ok()
             .and_then(|v| v.as_object().map(|m| m.contains_key(name)))
             .unwrap_or(false)
+    };
+    !fields(serde_json::to_value(IssuerConfig::default()))
+        && fields(serde_json::to_value(Config::default()))
 }
 
 /// A secret-bearing field that is not a string is refused without showing its value.
