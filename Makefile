@@ -15,6 +15,7 @@ help:
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
 	@echo "make bench-cross - only the one-run cross-language table (benches/RESULTS.md)"
 	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
+	@echo "make fuzz    - every cargo-fuzz target for FUZZ_SECONDS (default 60; nightly, not in make test)"
 	@echo "make interop - the Python face against Keycloak, Ory Hydra and the test provider (downloads; not in make test)"
 
 # The whole system end to end (examples/demo/run_demo.py): builds every face, starts the test
@@ -64,6 +65,18 @@ lint:
 
 vectors:
 	$(CARGO) run -q -p jwtgate-vectorgen
+
+# cargo-fuzz targets (fuzz/README.md): nightly Rust, cargo-fuzz installed from crates.io when
+# missing; every target runs FUZZ_SECONDS (default 60) from corpora seeded from tests/vectors.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := validate validate_structured issuers jwks introspection config
+.PHONY: fuzz
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	python3 fuzz/seed.py
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+		cargo +nightly fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done
 
 # Real providers on loopback, driven through the Python face (tests/interop/run.py, recipes in
 # docs/providers.md): Keycloak from Maven Central, Ory Hydra built from the Go module proxy, the

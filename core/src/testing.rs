@@ -105,3 +105,19 @@ pub fn verify_compact_jws(jwks: &Value, shared_secret: Option<&[u8]>, jws: &str)
     // `Validator::accept` are skipped.
     Ok(())
 }
+
+/// An RFC 7662 introspection answer (HTTP `status` and `body`) judged as the validator judges
+/// it: only a JSON `true` is active, then the answer's claims are checked against the policy
+/// of `config` (its first issuer) at time `now`. `Ok` carries the answer's members. For
+/// fuzzing the answer parser and the "what active proves" rules without a server.
+pub fn judge_introspection(
+    config: &Config,
+    status: u16,
+    body: &[u8],
+    now: f64,
+) -> Result<serde_json::Map<String, Value>> {
+    let settings = config.validate_all()?;
+    let answer = crate::introspect::judge(status, body)?;
+    crate::claims::check_introspected(&answer, &settings[0], now)?;
+    Ok((*answer).clone())
+}

@@ -322,7 +322,7 @@ impl Introspector {
 
 /// RFC 7662 §2.2: only the JSON boolean `true` means active. Anything else the provider says
 /// is either "inactive" or a provider fault (503), never an accept.
-fn judge(status: u16, body: &[u8]) -> Outcome {
+pub(crate) fn judge(status: u16, body: &[u8]) -> Outcome {
     let provider = |m: String| {
         Error::new(
             ErrorKind::ProviderUnavailable,
