@@ -22,27 +22,34 @@ declare global {
   }
 }
 
-/** A middleware: on failure it calls `next(err)` with a JwtGateError carrying `status` and `headers`. */
+/**
+ * A middleware: on failure it calls `next(err)` with a JwtGateError carrying the answer:
+ * `status`, `headers` (`WWW-Authenticate`) and the JSON `body`.
+ */
 export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
 
 export interface JwtAuthOptions {
   /** A shared validator. */
   validator: Validator
-  /** `false`: requests without an Authorization header pass without `req.auth`. Default `true`. */
+  /** `false`: requests without bearer credentials pass without `req.auth`. Default `true`. */
   authRequired?: boolean
+  /** The `realm` of the `WWW-Authenticate` challenges (RFC 6750 §3), here and in the middlewares after it. */
+  realm?: string
 }
 
 export type JwtAuthValidatorOptions = ValidatorOptions & {
-  /** `false`: requests without an Authorization header pass without `req.auth`. Default `true`. */
+  /** `false`: requests without bearer credentials pass without `req.auth`. Default `true`. */
   authRequired?: boolean
+  /** The `realm` of the `WWW-Authenticate` challenges (RFC 6750 §3), here and in the middlewares after it. */
+  realm?: string
 }
 
 /**
  * Validates `Authorization: Bearer <token>` and sets `req.auth`. Errors: 401 with
- * `WWW-Authenticate: Bearer` (no token) or `Bearer error="invalid_token", ...`, 503 when keys or
- * the provider cannot be reached. The error passed to `next` keeps its full message (for your
- * logs); answer clients with `err.clientDescription ?? err.message` (CWE-209: a provider error's
- * message names its URL and the OS error).
+ * `WWW-Authenticate: Bearer` (no token) or `Bearer error="invalid_token", ...`, 400
+ * `invalid_request` (a malformed header), 503 when keys or the provider cannot be reached. The
+ * error passed to `next` keeps its full message (for your logs); answer clients with
+ * `err.headers` and `err.body`, which never carry a provider error's message (CWE-209).
  */
 export function jwtAuth(options: JwtAuthOptions | JwtAuthValidatorOptions): Middleware
 

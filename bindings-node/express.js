@@ -2,74 +2,62 @@
 // jwtgate/express: bearer-token middleware for Express (and plain node:http handlers).
 //
 // Conventions of express-oauth2-jwt-bearer / express-jwt: `req.auth = { payload, header, token }`
-// on success; on failure `next(err)` with an error that carries `status` and the RFC 6750
-// `WWW-Authenticate` header in `headers` (Express's default error handler sends both).
+// on success; on failure `next(err)` with a JwtGateError that carries the http-errors fields
+// (`status`, `statusCode`, `expose`, `headers`: Express's default error handler sends the status
+// and the RFC 6750 `WWW-Authenticate` header) and `body`, the JSON answer.
 //
-// What reaches the client (CWE-209): the message of a token fault is about the token and is
-// safe to return; the message of a provider, config or internal error names the provider's URL,
-// the OS error or a credentials hint, so the challenge and `expose` use the kind's fixed
-// `clientDescription` instead. The error passed to `next` keeps its full message for your logs.
+// Nothing here parses a header, checks a scope or words an answer: the core's HTTP edge does
+// (`edge::bearer_token`, `Claims::require_scopes`, `edge::answer`), as for every face, so a
+// request gets the same status, challenge and body from Express, FastAPI and Go
+// (tests/vectors/http.json). What reaches the client is the core's choice too (CWE-209): the
+// message of a token fault, the kind's fixed `clientDescription` for the others; the error
+// passed to `next` keeps its full message for your logs.
 
 const jwtgate = require('./index.js')
 
-const { Validator, JwtGateError, MissingTokenError } = jwtgate
-const { kEntry, kEntryAsync, headerOf, scopesOf, errorOfKind, KEYS_NOT_LOADED } = jwtgate[Symbol.for('jwtgate.internal')]
+const { Validator, JwtGateError } = jwtgate
+const { kAuthorize, kTakeError, kEntryAsync, kAnswerFor, missingScopes, errorOfKind, KEYS_NOT_LOADED, MISSING_TOKEN } =
+  jwtgate[Symbol.for('jwtgate.internal')]
 
-// RFC 6750 §2.1 (b64token) after RFC 7235 §2.1 (case-insensitive scheme, 1*SP).
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
-const BEARER_SCHEME = /^Bearer(?: |$)/i
+// The realm of the jwtAuth that authenticated the request, for the answers of the middlewares
+// after it (a symbol: it is not part of req.auth's documented shape).
+const kRealm = Symbol('jwtgate.realm')
 
-// RFC 6750 §3: error_description and scope values are limited to %x20-21 / %x23-5B / %x5D-7E
-// (no quote, no backslash, no control characters: nothing can break out of the header).
-function quotable(text, max) {
-  const clean = String(text).replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?')
-  return clean.length > max ? clean.slice(0, max - 3) + '...' : clean
+/** The error with its answer's realm and scopes (the answer itself is made when read). */
+function asHttpError(err, realm, scopes) {
+  return err instanceof JwtGateError ? err[kAnswerFor](realm, scopes) : err
 }
 
-/**
- * Sets `status`, `statusCode` and `headers` on a jwtgate error so that any Express error handler
- * can answer RFC 6750-style.
- */
-function asHttpError(err, token, requiredScopes) {
-  if (!(err instanceof JwtGateError)) return err
-  let challenge
-  if (err instanceof MissingTokenError) {
-    // RFC 6750 §3.1: a request without credentials gets no error code.
-    challenge = 'Bearer'
-  } else if (err.status === 400 || err.status === 401 || err.status === 403) {
-    // RFC 6750 §3.1 error codes, as the FastAPI and Go faces answer them.
-    const code = { 400: 'invalid_request', 401: 'invalid_token', 403: 'insufficient_scope' }[err.status]
-    // Core messages never contain the token; checked anyway, because this goes to the client.
-    // Kinds whose message is for operators only answer with their fixed description.
-    const description = err.clientDescription ?? (token && err.message.includes(token) ? err.kind : err.message)
-    challenge = `Bearer error="${code}", error_description="${quotable(description, 200)}"`
-    if (code === 'insufficient_scope' && requiredScopes) {
-      challenge += `, scope="${quotable(requiredScopes.join(' '), 1000)}"`
-    }
-  }
-  err.statusCode = err.status
-  // http-errors convention: whether the message is safe to show. Never for a kind with a
-  // clientDescription (show that instead), nor for a 5xx.
-  err.expose = err.clientDescription === null && err.status < 500
-  err.headers = challenge ? { 'WWW-Authenticate': challenge } : {}
-  return err
+// The token of a header value the core accepted: blanks, the 6 letters of "Bearer" in any case,
+// blanks, one b64token and blanks (edge::bearer_token), so only blanks surround it.
+function tokenOf(header) {
+  const value = header.trim()
+  let start = 6
+  while (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9) start++
+  return value.slice(start)
 }
 
-function missingToken() {
-  return errorOfKind('missing_token', 'no bearer token in the Authorization header')
+function authResult(entry, token, realm) {
+  return { payload: entry.payload, header: entry.header, token, [kRealm]: realm }
+}
+
+function noAuth() {
+  return asHttpError(errorOfKind('missing_token', 'no req.auth: jwtAuth must run before this middleware'))
 }
 
 /**
  * Validates `Authorization: Bearer <token>`.
- * @param {{ validator: Validator, authRequired?: boolean } | object} options a Validator, or the
- *   options to build one (camelCase, as `new Validator(options)`), plus `authRequired`
+ * @param {{ validator: Validator, authRequired?: boolean, realm?: string } | object} options a
+ *   Validator, or the options to build one (camelCase, as `new Validator(options)`), plus
+ *   `authRequired` and `realm` (the `realm` of the WWW-Authenticate challenges, RFC 6750 §3)
  */
 function jwtAuth(options) {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('jwtAuth() takes { validator } or the options of a Validator')
   }
-  const { validator: given, authRequired = true, ...rest } = options
+  const { validator: given, authRequired = true, realm, ...rest } = options
   if (typeof authRequired !== 'boolean') throw new TypeError('authRequired must be a boolean')
+  if (realm !== undefined && typeof realm !== 'string') throw new TypeError('realm must be a string')
   let validator
   if (given !== undefined) {
     if (!(given instanceof Validator)) throw new TypeError('validator must be a jwtgate Validator')
@@ -83,37 +71,23 @@ function jwtAuth(options) {
 
   return function jwtgateAuth(req, res, next) {
     const header = req.headers.authorization
-    if (header === undefined || header === '') {
-      if (authRequired) return next(asHttpError(missingToken()))
+    // The fast path: one native call (the core reads the header and validates), no promise.
+    const entry = validator[kAuthorize](header)
+    if (typeof entry !== 'number') {
+      req.auth = authResult(entry, tokenOf(header), realm)
       return next()
     }
-    const match = BEARER.exec(header)
-    if (match === null) {
-      // Another scheme (Basic, ...) is no bearer credential at all; "Bearer" with something
-      // that is not a b64token is a malformed one.
-      if (!BEARER_SCHEME.test(header)) {
-        if (authRequired) return next(asHttpError(missingToken()))
-        return next()
-      }
-      // RFC 6750 §3.1: a malformed request is 400 invalid_request (the token was never read).
-      const malformed = errorOfKind('malformed', 'the Authorization header must be "Bearer <token>"')
-      malformed.status = 400
-      return next(asHttpError(malformed))
-    }
-    const token = match[1]
-    // The fast path: no promise, no thread hop.
-    const entry = validator[kEntry](token)
-    if (!(entry instanceof JwtGateError)) {
-      req.auth = { payload: entry.payload, header: headerOf(entry), token }
-      return next()
-    }
-    if (entry.code !== KEYS_NOT_LOADED) return next(asHttpError(entry, token))
+    const code = -entry
+    // RFC 6750 §3.1: no credentials (no header, or another scheme) is no error when auth is optional.
+    if (code === MISSING_TOKEN && !authRequired) return next()
+    if (code !== KEYS_NOT_LOADED) return next(asHttpError(validator[kTakeError](code), realm))
+    const token = tokenOf(header)
     validator[kEntryAsync](token).then(
       (e) => {
-        req.auth = { payload: e.payload, header: headerOf(e), token }
+        req.auth = authResult(e, token, realm)
         next()
       },
-      (err) => next(asHttpError(err, token)),
+      (err) => next(asHttpError(err, realm)),
     )
   }
 }
@@ -129,17 +103,23 @@ function requiredScopes(...scopes) {
     return s.split(' ').filter(Boolean)
   })
   if (required.length === 0) throw new TypeError('requiredScopes() needs at least one scope')
+  // payload -> the core's verdict (null: granted, else its message). The claims of a token are
+  // one frozen object for all its requests, so the core is asked once per token, not per request.
+  const verdicts = new WeakMap()
 
   return function jwtgateRequiredScopes(req, res, next) {
     const auth = req.auth
-    if (!auth || !auth.payload) return next(asHttpError(missingToken()))
-    // Scopes are read by the core when the claims were validated; a payload jwtAuth did not
-    // produce has none (fail closed).
-    const granted = scopesOf(auth.payload)
-    const missing = required.filter((s) => !granted.includes(s))
-    if (missing.length === 0) return next()
-    const err = errorOfKind('insufficient_scope', `missing scope: ${missing.join(' ')}`)
-    return next(asHttpError(err, auth.token, required))
+    if (!auth || typeof auth.payload !== 'object' || auth.payload === null) return next(noAuth())
+    let verdict = verdicts.get(auth.payload)
+    if (verdict === undefined) {
+      verdict = missingScopes(auth.payload, required)
+      // Claims jwtAuth did not hand out (a copy, another library's) have no scopes we can trust:
+      // fail closed.
+      if (verdict === undefined) verdict = 'the claims were not validated by jwtgate'
+      verdicts.set(auth.payload, verdict)
+    }
+    if (verdict === null) return next()
+    return next(asHttpError(errorOfKind('insufficient_scope', verdict), auth[kRealm], required))
   }
 }
 
@@ -151,11 +131,11 @@ function claimCheck(check, description = 'the token does not meet the claim requ
   if (typeof check !== 'function') throw new TypeError('claimCheck() takes a function')
   if (typeof description !== 'string') throw new TypeError('description must be a string')
 
-  const refuse = (auth, next) => next(asHttpError(errorOfKind('invalid_claim', description), auth.token))
+  const refuse = (auth, next) => next(asHttpError(errorOfKind('invalid_claim', description), auth[kRealm]))
 
   return function jwtgateClaimCheck(req, res, next) {
     const auth = req.auth
-    if (!auth || !auth.payload) return next(asHttpError(missingToken()))
+    if (!auth || !auth.payload) return next(noAuth())
     let result
     try {
       result = check(auth.payload, req)

@@ -335,6 +335,8 @@ export type ErrorKind =
   | 'token_too_large'
   | 'unsupported_token'
   | 'unsupported_header'
+  | 'missing_token'
+  | 'invalid_request'
   | 'algorithm_not_allowed'
   | 'key_not_found'
   | 'signature_invalid'
@@ -355,7 +357,29 @@ export type ErrorKind =
   | 'keys_not_loaded'
   | 'config'
   | 'internal'
-  | 'missing_token'
+
+/** The core's error classes (`ErrorKind::class`): each names one class below. */
+export type ErrorClass =
+  | 'invalid_token'
+  | 'malformed'
+  | 'signature'
+  | 'expired'
+  | 'invalid_claims'
+  | 'revoked'
+  | 'insufficient_scope'
+  | 'provider_unavailable'
+  | 'keys_not_loaded'
+  | 'config'
+  | 'internal'
+
+/** The JSON body of the HTTP answer to an error, as every jwtgate face sends it. */
+export interface ErrorBody {
+  /** RFC 6750 §3.1 / RFC 6749 error code; `unauthorized` for a request without a token. */
+  error: string
+  /** The message (token faults) or the kind's `clientDescription`; absent without a token. */
+  error_description?: string
+  kind: ErrorKind
+}
 
 export class JwtGateError extends Error {
   /** Stable snake_case name, e.g. `expired`. */
@@ -364,38 +388,55 @@ export class JwtGateError extends Error {
    * What an HTTP answer may tell the client in place of `message`, or `null` when the message
    * is about the token and safe to return. Set for provider, config and internal errors, whose
    * messages name the provider's URL, the OS error or a credentials hint (CWE-209): log
-   * `message`, answer `clientDescription ?? message`.
+   * `message`; `body` and `headers` already use this.
    */
   readonly clientDescription: string | null
   /** Stable numeric code, e.g. 1200 (never reused). */
   readonly code: number
-  /** The HTTP status to answer with: 401, 403, 503 or 500. */
+  /** The HTTP status to answer with: 400, 401, 403, 503 or 500. */
   readonly status: number
-  /** Set by jwtgate/express: the same as `status`. */
-  statusCode?: number
-  /** Set by jwtgate/express: `WWW-Authenticate` (RFC 6750 §3) for 401 and 403. */
-  headers?: Record<string, string>
-  /** Set by jwtgate/express: whether `message` may be shown to the client (never when `clientDescription` is set). */
-  expose?: boolean
+  /** http-errors convention: the same as `status`. */
+  statusCode: number
+  /** http-errors convention: whether `message` may be shown to a client (never for a 5xx). */
+  expose: boolean
+  /**
+   * The headers of the HTTP answer (the core's): `WWW-Authenticate` (RFC 6750 §3) for 400, 401
+   * and 403, none otherwise; jwtgate/express adds its `realm` and the route's scopes.
+   */
+  headers: Record<string, string>
+  /** The JSON body of the HTTP answer (the core's). */
+  body: ErrorBody
   constructor(message: string, kind: ErrorKind, code: number, status: number)
 }
-/** The token is bad: RFC 6750 `invalid_token`, status 401 (codes 1000-1399). */
+/** The token is bad: RFC 6750 `invalid_token`, status 401; also a request without a token (`missing_token`). */
 export class InvalidTokenError extends JwtGateError {}
+/** Not a well-formed token, too large, or a header we refuse; a malformed `Authorization` header (`invalid_request`, 400). */
+export class MalformedTokenError extends InvalidTokenError {}
+/** The signature does not verify, no key matches, or the algorithm is not allowed. */
+export class SignatureError extends InvalidTokenError {}
 /** `exp` has passed. */
 export class ExpiredTokenError extends InvalidTokenError {}
+/** A registered claim or the `typ` header fails the policy (issuer, audience, ...). */
+export class InvalidClaimsError extends InvalidTokenError {}
+/** Revoked by `jti` or subject, or inactive at introspection. */
+export class RevokedTokenError extends InvalidTokenError {}
 /** A required scope is missing: RFC 6750 `insufficient_scope`, status 403. */
 export class InsufficientScopeError extends JwtGateError {}
-/** The provider or its keys cannot be reached (or are not loaded yet): status 503. */
+/** The provider or its keys cannot be reached: status 503. */
 export class ProviderUnavailableError extends JwtGateError {}
+/** `validateSync` needed keys that are not loaded yet (kind `keys_not_loaded`). */
+export class KeysNotLoadedError extends ProviderUnavailableError {}
 /** Invalid options; the message names the option. Status 500. */
 export class ConfigError extends JwtGateError {}
-/** jwtgate/express: the request carried no bearer token. Status 401. */
-export class MissingTokenError extends JwtGateError {}
+/** A bug in jwtgate (kind `internal`). Status 500. */
+export class InternalError extends JwtGateError {}
 
 export interface ErrorKindInfo {
   readonly kind: ErrorKind
   readonly code: number
   readonly status: number
+  /** The class its errors are (the core's table, the same in every face). */
+  readonly class: ErrorClass
   /** What a client is told in place of the message; `null` for token faults. */
   readonly clientDescription: string | null
 }

@@ -1,13 +1,14 @@
 //! The Node.js face of jwtgate: a thin translation layer over [`jwtgate::Validator`].
 //!
 //! Everything users see is the hand-written `index.js`; this module is its private native half.
-//! Three rules shape it:
+//! Four rules shape it:
 //!
-//! - **Errors cross as data, not as thrown errors.** The hot call [`NativeValidator::check`]
-//!   returns a number: a claims id (> 0) or a negated stable error code (< 0), with the message
-//!   kept for [`NativeValidator::take_error`]. `index.js` builds exactly one `JwtGateError`
-//!   subclass from it (napi-rs cannot throw subclasses, and throwing here only to catch and
-//!   re-wrap in JS would build two errors and two stack traces per rejected token).
+//! - **Errors cross as data, not as thrown errors.** The hot calls [`NativeValidator::check`]
+//!   and [`NativeValidator::check_authorization`] return a number: a claims id (> 0) or a
+//!   negated stable error code (< 0), with the message kept for
+//!   [`NativeValidator::take_error`]. `index.js` builds exactly one `JwtGateError` subclass
+//!   from it (napi-rs cannot throw subclasses, and throwing here only to catch and re-wrap in
+//!   JS would build two errors and two stack traces per rejected token).
 //! - **Claims are converted once per claims, not once per call.** A result-cache hit returns the
 //!   same `Arc<Claims>`, whose [`jwtgate::Claims::id`] the JS side uses to find the frozen object
 //!   it built the first time, so a hit hands over one number. The first time, the claims cross as
@@ -24,19 +25,23 @@
 //!   garbage tokens against a provider answering in 3 s delayed an unrelated `fs.readFile` by
 //!   6 s. We deliberately do not use napi's `tokio_rt` either: it would start a second tokio
 //!   runtime next to the core's (STYLE.md: one runtime per process).
+//! - **The HTTP edge is the core's.** jwtgate/express reads the `Authorization` header, checks
+//!   scopes and words its answers through [`jwtgate::edge`] and [`Claims::require_scopes`], as
+//!   every face's framework glue does, so a request gets the same answer in every language.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use jwtgate::{Claims, Error as CoreError, ErrorKind, Validator};
+use jwtgate::{Claims, Error as CoreError, ErrorKind, Validator, edge};
 use napi::JsDeferred;
-use napi::bindgen_prelude::{Env, Error, Object, Result, Status};
+use napi::bindgen_prelude::{Env, Error, External, Object, Result, Status};
 use napi::{JsString, JsValue};
 use napi_derive::napi;
 
-/// Tokens up to this many UTF-8 bytes are read in one pass into a reused buffer; longer ones
-/// (refused by size anyway unless `maxTokenBytes` is raised) take napi-rs's two-pass path.
-const TOKEN_BUFFER: usize = 16 * 1024 + 1;
+/// Tokens (and `Authorization` values: room for the scheme and blanks) up to this many UTF-8
+/// bytes are read in one pass into a reused buffer; longer ones (refused by size anyway unless
+/// `maxTokenBytes` is raised) take napi-rs's two-pass path.
+const TOKEN_BUFFER: usize = 16 * 1024 + 64 + 1;
 
 /// The status string of a construction failure becomes the thrown error's `.code`: the kind
 /// name, which `index.js` maps to its class.
@@ -58,6 +63,9 @@ pub struct KindInfo {
     pub status: u32,
     pub token_fault: bool,
     pub unavailable: bool,
+    /// The error class of the kind ([`ErrorKind::class`]): `index.js` builds its kind -> class
+    /// table from it, so the families are the core's in every face.
+    pub class: String,
     /// What an HTTP answer says in place of the message (provider, config and internal kinds:
     /// their messages name URLs, OS errors or credentials hints; CWE-209). `None` for token
     /// faults, whose messages are about the token and safe to return.
@@ -75,6 +83,7 @@ pub fn error_kinds() -> Vec<KindInfo> {
             status: u32::from(k.http_status()),
             token_fault: k.is_token_fault(),
             unavailable: k.is_unavailable(),
+            class: k.class().to_string(),
             client_description: k.client_description().map(str::to_string),
         })
         .collect()
@@ -114,17 +123,76 @@ fn claims_text(claims: &Claims) -> String {
     text
 }
 
-/// The outcome of the slow path: claims, or an error as data.
+/// The core's claims, held by the JS side for the scope checks of jwtgate/express
+/// ([`require_scopes`]). An external: cheaper to make than a class instance.
+type ClaimsHandle = External<Arc<Claims>>;
+
+/// The answer to a refused request ([`edge::answer`]).
 #[napi(object)]
 #[derive(Debug)]
+pub struct HttpAnswer {
+    pub status: u32,
+    /// The `WWW-Authenticate` value; `None` for statuses without a challenge (503, 500).
+    pub challenge: Option<String>,
+    /// The JSON body as text.
+    pub body: String,
+}
+
+/// The answer to the error of kind `code` with `message`: status, `WWW-Authenticate` and JSON
+/// body, as every face sends it. An unknown code answers as `internal`.
+#[napi]
+pub fn http_answer(
+    code: u32,
+    message: String,
+    realm: Option<String>,
+    scopes: Option<Vec<String>>,
+) -> HttpAnswer {
+    let kind = ErrorKind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.code() == code)
+        .unwrap_or(ErrorKind::Internal);
+    let scopes: Vec<&str> = scopes.iter().flatten().map(String::as_str).collect();
+    let answer = edge::answer(&CoreError::new(kind, message), realm.as_deref(), &scopes);
+    HttpAnswer {
+        status: u32::from(answer.status),
+        challenge: answer.challenge,
+        body: answer.body,
+    }
+}
+
+/// `None` when `claims` grant every scope in `required`, else the message of the core's
+/// `insufficient_scope` error ([`Claims::require_scopes`]: `scope` or `scp`, one wording).
+#[napi(ts_args_type = "claims: ClaimsHandle, required: string[]")]
+pub fn require_scopes(claims: &ClaimsHandle, required: Vec<String>) -> Option<String> {
+    claims
+        .require_scopes(&required)
+        .err()
+        .map(|e| e.message().to_string())
+}
+
+/// The outcome of the slow path: claims, or an error as data.
+#[napi(object, object_from_js = false)]
 pub struct Outcome {
     /// The claims id (see [`NativeValidator::check`]).
     pub id: Option<f64>,
     /// The claims as [`claims_text`].
     pub claims: Option<String>,
+    /// The claims themselves, for [`require_scopes`].
+    pub handle: Option<ClaimsHandle>,
     /// The stable numeric error code.
     pub code: Option<u32>,
     pub message: Option<String>,
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcome")
+            .field("id", &self.id)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Outcome {
@@ -133,6 +201,7 @@ impl Outcome {
             Ok(v) => Outcome {
                 id: Some(id_number(v.claims())),
                 claims: Some(claims_text(v.claims())),
+                handle: Some(External::new(v.claims().clone())),
                 code: None,
                 message: None,
             },
@@ -146,6 +215,7 @@ impl Outcome {
             Ok(()) => Outcome {
                 id: None,
                 claims: None,
+                handle: None,
                 code: None,
                 message: None,
             },
@@ -157,6 +227,7 @@ impl Outcome {
         Outcome {
             id: None,
             claims: None,
+            handle: None,
             code: Some(e.code()),
             message: Some(e.message().to_string()),
         }
@@ -237,15 +308,39 @@ impl NativeValidator {
                 *self.last_claims.borrow_mut() = Some(v.claims().clone());
                 id
             }
-            Err(e) => {
-                let code = -f64::from(e.code());
-                *self.last_error.borrow_mut() = Some(e);
-                code
-            }
+            Err(e) => self.refused(e),
         }
     }
 
-    /// The claims of the last successful `check` as [`claims_text`] (called only when the JS
+    fn refused(&self, e: CoreError) -> f64 {
+        let code = -f64::from(e.code());
+        *self.last_error.borrow_mut() = Some(e);
+        code
+    }
+
+    /// The hot path of jwtgate/express: [`NativeValidator::check`] of the bearer token in an
+    /// `Authorization` header value (absent: `undefined`), read by the core's
+    /// [`edge::bearer_token`] (RFC 6750 §2.1). Errors add `missing_token` and `invalid_request`.
+    #[napi(ts_args_type = "header: string | undefined")]
+    pub fn check_authorization(&self, header: Option<JsString>) -> Result<f64> {
+        let Some(header) = header else {
+            return Ok(self.check_header(None));
+        };
+        let mut buffer = self.token_buffer.borrow_mut();
+        Ok(match read_utf8(&header, &mut buffer)? {
+            Some(text) => self.check_header(Some(text)),
+            None => self.check_header(Some(header.into_utf8()?.as_str()?)),
+        })
+    }
+
+    fn check_header(&self, header: Option<&str>) -> f64 {
+        match edge::bearer_token(header) {
+            Ok(token) => self.check_str(token),
+            Err(e) => self.refused(e),
+        }
+    }
+
+    /// The claims of the last successful check as [`claims_text`] (called only when the JS
     /// side has no object for that id yet).
     #[napi]
     pub fn take_claims(&self) -> Option<String> {
@@ -253,6 +348,13 @@ impl NativeValidator {
             .borrow_mut()
             .take()
             .map(|c| claims_text(&c))
+    }
+
+    /// The claims of the last successful check themselves, for [`require_scopes`] (called once
+    /// per claims object that jwtgate/express hands out, before [`NativeValidator::take_claims`]).
+    #[napi(ts_return_type = "ClaimsHandle | undefined")]
+    pub fn claims_handle(&self) -> Option<ClaimsHandle> {
+        self.last_claims.borrow().clone().map(External::new)
     }
 
     /// The message of the last failed `check`.

@@ -14,7 +14,7 @@ const express = require('express')
 
 const { Validator, JwtGateError, ConfigError, InvalidTokenError } = require('..')
 const { jwtAuth } = require('../express')
-const { ROOT, mintRs256, claims, staticOptions, privateKey, ISSUER, AUDIENCE } = require('./helpers')
+const { EXAMPLE, ensureExampleInstalled, mintRs256, claims, staticOptions, privateKey, ISSUER, AUDIENCE } = require('./helpers')
 
 /** An opaque (non-JWT) bearer token, distinct per call. */
 const opaque = () => crypto.randomBytes(24).toString('base64url')
@@ -144,7 +144,7 @@ test('finding 5: meaningless revocations throw ConfigError and revoke nothing', 
 
 // -------------------------------------------------------------------------------------------
 // Findings 6 and 7 over HTTP. The app answers errors two ways: `/json/*` with the handler the
-// README recommends (`clientDescription ?? message`), the rest with Express's own default
+// README recommends (`err.headers` and `err.body`, the core's answer), the rest with Express's own default
 // handler (production mode: the status text). Before the fix there was no clientDescription,
 // so the recommended handler (and the example app, which answered `jwks_unavailable` with its
 // message) sent the provider's URL and OS error to anyone; and a duplicate header member's name
@@ -181,8 +181,7 @@ before(async () => {
   json.use((err, req, res, next) => {
     if (!(err instanceof JwtGateError)) return next(err)
     passedOn.push(err)
-    res.status(err.status).set(err.headers ?? {})
-    res.json({ error: err.kind, error_description: err.clientDescription ?? err.message })
+    res.status(err.status).set(err.headers).json(err.body)
   })
   expressApp.use('/json', json)
   await new Promise((resolve) => {
@@ -222,7 +221,8 @@ test('finding 6: a 503 never tells the client where the provider is or why it fa
     assertNoProviderDetails(recommended, `${route} (recommended handler)`)
     const body = JSON.parse(recommended.body)
     assert.equal(body.error_description, 'the authorization server is unavailable; retry later')
-    assert.match(body.error, /^(jwks_unavailable|provider_unavailable)$/)
+    assert.equal(body.error, 'temporarily_unavailable')
+    assert.match(body.kind, /^(jwks_unavailable|provider_unavailable)$/)
 
     // The error passed on keeps the whole story for the application's log.
     const err = passedOn.at(-1)
@@ -284,7 +284,7 @@ test('finding 7: a 5,000-character duplicate member name is not echoed whole', a
   bigApp.get('/plain', jwtAuth({ validator: big }), (req, res) => res.end())
   const json = express.Router()
   json.get('/', jwtAuth({ validator: big }), (req, res) => res.end())
-  json.use((err, req, res, next) => res.status(err.status).set(err.headers ?? {}).json({ error: err.kind, error_description: err.clientDescription ?? err.message }))
+  json.use((err, req, res, next) => res.status(err.status).set(err.headers).json(err.body))
   bigApp.use('/json', json)
   const s = await new Promise((resolve) => {
     const listening = bigApp.listen(0, '127.0.0.1', () => resolve(listening))
@@ -328,14 +328,11 @@ test('finding 7: a numeric clientSecret or sharedSecret is never echoed', () => 
 // Finding 6 in examples/express_app: its error handler answered jwks_unavailable with the
 // message, and its public /healthz returned health() with lastError (URL and OS error).
 
-const exampleDir = path.join(ROOT, 'examples', 'express_app')
-const exampleInstalled = fs.existsSync(path.join(exampleDir, 'node_modules', 'express'))
-
 test(
   'finding 6: the example app answers 503 and /healthz without provider details',
-  { skip: exampleInstalled ? false : `run npm install in ${exampleDir} first (make test does)` },
   async (t) => {
-    const { createApp } = require(path.join(exampleDir, 'app'))
+    ensureExampleInstalled()
+    const { createApp } = require(path.join(EXAMPLE, 'app'))
     const validator = new Validator({ issuer: ISSUER, audience: AUDIENCE, tokenType: 'at+jwt', jwksUri: DEAD_JWKS, fetchRetries: 0 })
     t.mock.method(console, 'error', () => {}) // the example logs the full message for operators
     const s = await new Promise((resolve) => {
@@ -347,7 +344,11 @@ test(
       const r = { status: res.status, headers: [...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n'), body: await res.text() }
       assert.equal(r.status, 503, r.body)
       assertNoProviderDetails(r, 'example /api/me')
-      assert.deepEqual(JSON.parse(r.body), { error: 'jwks_unavailable', error_description: 'the authorization server is unavailable; retry later' })
+      assert.deepEqual(JSON.parse(r.body), {
+        error: 'temporarily_unavailable',
+        error_description: 'the authorization server is unavailable; retry later',
+        kind: 'jwks_unavailable',
+      })
       assert.ok(console.error.mock.calls.some((c) => String(c.arguments[0]).includes('127.0.0.1:9')), 'the cause is logged')
 
       assert.ok(validator.health().jwks.lastError.includes('127.0.0.1'), 'health() itself keeps the details')

@@ -20,6 +20,7 @@ before(async () => {
   jwks = await jwksServer()
   const remote = new Validator({ issuer: ISSUER, audience: AUDIENCE, tokenType: 'at+jwt', jwksUri: jwks.url })
   const down = new Validator({ issuer: ISSUER, audience: AUDIENCE, jwksUri: await deadUrl(), fetchRetries: 0 })
+  const remoteScoped = new Validator({ issuer: ISSUER, audience: AUDIENCE, tokenType: 'at+jwt', jwksUri: jwks.url })
 
   const app = express()
   app.set('env', 'test') // Express's default error handler: no console logging in tests
@@ -36,6 +37,23 @@ before(async () => {
   app.get('/from-options', jwtAuth(staticOptions()), (req, res) => res.json({ sub: req.auth.payload.sub }))
   app.get('/remote', jwtAuth({ validator: remote }), (req, res) => res.json({ sub: req.auth.payload.sub }))
   app.get('/down', jwtAuth({ validator: down }), (req, res) => res.json({ unreachable: true }))
+  // The Promise path, then the core's scope check on the claims it handed over.
+  app.get('/remote-items', jwtAuth({ validator: remoteScoped }), requiredScopes('read:items'), (req, res) => res.json({ sub: req.auth.payload.sub }))
+  // req.auth replaced by a copy: requiredScopes cannot trust its scopes.
+  const copy = (req, res, next) => {
+    req.auth = { ...req.auth, payload: { ...req.auth.payload } }
+    next()
+  }
+  app.get('/copied', auth, copy, requiredScopes('read:items'), (req, res) => res.json({ copied: true }))
+  app.get('/no-auth', requiredScopes('read:items'), (req, res) => res.json({ reached: true }))
+  const realm = jwtAuth({ validator, realm: 'api' })
+  app.get('/realm/items', realm, requiredScopes('write:items'), (req, res) => res.json({ ok: true }))
+  app.get('/realm/admin', realm, claimCheck(() => false, 'no'), (req, res) => res.json({ ok: true }))
+  app.get('/realm/me', realm, (req, res) => res.json({ ok: true }))
+  app.get('/passed-on', auth, requiredScopes('write:items'), (req, res) => res.json({}))
+  app.use('/passed-on', (err, req, res, next) => {
+    res.status(err.status).json({ fields: [err.status, err.statusCode, err.expose, err.headers, err.body] })
+  })
 
   await new Promise((resolve) => {
     server = app.listen(0, '127.0.0.1', resolve)
@@ -152,7 +170,52 @@ test('an unreachable provider: 503 without an invalid_token challenge', async ()
   assert.ok(!r.body.includes(token))
 })
 
+test('realm: in every challenge of the middlewares after jwtAuth({ realm })', async () => {
+  assert.equal((await get('/realm/me')).challenge, 'Bearer realm="api"')
+  assert.equal(
+    (await get('/realm/me', 'not-a-jwt')).challenge,
+    'Bearer realm="api", error="invalid_token", error_description="not a JWT, and no introspection is configured (client_id)"',
+  )
+  const reader = mintRs256(claims({ scope: 'read:items' }))
+  const scoped = await get('/realm/items', reader)
+  assert.equal(scoped.status, 403)
+  assert.equal(scoped.challenge, 'Bearer realm="api", error="insufficient_scope", error_description="missing scope: write:items", scope="write:items"')
+  assert.equal((await get('/realm/admin', reader)).challenge, 'Bearer realm="api", error="invalid_token", error_description="no"')
+})
+
+test('the error passed on carries the answer: status, statusCode, expose, headers, body', async () => {
+  const r = await get('/passed-on', mintRs256(claims({ scope: 'read:items' })))
+  assert.equal(r.status, 403)
+  assert.deepEqual(r.json().fields, [
+    403,
+    403,
+    true,
+    { 'WWW-Authenticate': 'Bearer error="insufficient_scope", error_description="missing scope: write:items", scope="write:items"' },
+    { error: 'insufficient_scope', error_description: 'missing scope: write:items', kind: 'insufficient_scope' },
+  ])
+})
+
+test('requiredScopes: after the Promise path too; fails closed without claims jwtAuth handed out', async () => {
+  const r = await get('/remote-items', mintRs256(claims({ sub: 'ivan', scope: 'read:items' })))
+  assert.equal(r.status, 200, r.body)
+  assert.deepEqual(r.json(), { sub: 'ivan' })
+  assert.equal((await get('/remote-items', mintRs256(claims({ scope: 'openid' })))).status, 403)
+
+  const copied = await get('/copied', mintRs256(claims({ scope: 'read:items' })))
+  assert.equal(copied.status, 403)
+  assert.match(copied.challenge, /error="insufficient_scope", error_description="the claims were not validated by jwtgate"/)
+  const none = await get('/no-auth', mintRs256(claims({ scope: 'read:items' })))
+  assert.deepEqual([none.status, none.challenge], [401, 'Bearer'])
+})
+
+test('authRequired: false also lets another scheme through (no bearer credentials at all)', async () => {
+  const r = await get('/optional', undefined, { headers: { authorization: 'Basic dXNlcjpwYXNz' } })
+  assert.deepEqual(r.json(), { user: null })
+  assert.equal((await get('/optional', undefined, { headers: { authorization: 'Bearer a b' } })).status, 400)
+})
+
 test('jwtAuth and requiredScopes refuse wrong arguments at setup', () => {
+  assert.throws(() => jwtAuth({ validator, realm: 5 }), { name: 'TypeError', message: /realm/ })
   assert.throws(() => jwtAuth(), TypeError)
   assert.throws(() => jwtAuth({ validator: {} }), TypeError)
   assert.throws(() => jwtAuth({ validator, issuer: 'x' }), TypeError)

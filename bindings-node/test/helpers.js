@@ -2,6 +2,7 @@
 // Shared helpers for the node:test suites: repository paths, token minting with node:crypto and
 // the committed test keys, a tiny JWKS server on loopback.
 
+const { execFileSync } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const http = require('node:http')
@@ -10,6 +11,7 @@ const path = require('node:path')
 const ROOT = path.resolve(__dirname, '..', '..')
 const KEYS = path.join(ROOT, 'tests', 'keys')
 const VECTORS = path.join(ROOT, 'tests', 'vectors')
+const EXAMPLE = path.join(ROOT, 'examples', 'express_app')
 
 const ISSUER = 'https://issuer.test'
 const AUDIENCE = 'https://api.test'
@@ -115,8 +117,21 @@ function camelOptions(config) {
   return out
 }
 
+/**
+ * examples/express_app's dependencies, installed as the Makefile does when they are missing (a
+ * test that skipped itself instead would never run on a fresh clone). Throws if npm fails.
+ * --no-save: the committed lock stays as it is.
+ */
+function ensureExampleInstalled() {
+  if (fs.existsSync(path.join(EXAMPLE, 'node_modules', 'express'))) return
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+  execFileSync(npm, ['install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: EXAMPLE, stdio: 'inherit' })
+}
+
 module.exports = {
   ROOT,
+  EXAMPLE,
+  ensureExampleInstalled,
   VECTORS,
   ISSUER,
   AUDIENCE,

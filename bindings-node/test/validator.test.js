@@ -9,9 +9,16 @@ const {
   Validator,
   JwtGateError,
   InvalidTokenError,
+  MalformedTokenError,
+  SignatureError,
   ExpiredTokenError,
+  InvalidClaimsError,
+  RevokedTokenError,
+  InsufficientScopeError,
   ProviderUnavailableError,
+  KeysNotLoadedError,
   ConfigError,
+  InternalError,
   errorKinds,
 } = jwtgate
 const { mintRs256, claims, now, staticOptions, publicJwk, ISSUER, AUDIENCE } = require('./helpers')
@@ -73,7 +80,8 @@ test('errors are JwtGateError subclasses with kind, code and status', async () =
   await assert.rejects(v.validate(expired), ExpiredTokenError)
 
   const forged = mintRs256(claims(), { key: 'rsa-b', kid: 'rsa-a' })
-  assert.throws(() => v.validateSync(forged), { name: 'InvalidTokenError', kind: 'signature_invalid', code: 1102, status: 401 })
+  assert.throws(() => v.validateSync(forged), { name: 'SignatureError', kind: 'signature_invalid', code: 1102, status: 401 })
+  assert.throws(() => v.validateSync(forged), InvalidTokenError)
   const wrongAud = mintRs256(claims({ aud: 'https://elsewhere.test' }))
   assert.throws(() => v.validateSync(wrongAud), { kind: 'audience_mismatch', status: 401 })
 })
@@ -82,12 +90,58 @@ test('errorKinds is the core table: unique codes, statuses by family', () => {
   const codes = new Set(errorKinds.map((k) => k.code))
   assert.equal(codes.size, errorKinds.length)
   const byKind = Object.fromEntries(errorKinds.map((k) => [k.kind, k]))
-  assert.deepEqual(byKind.expired, { kind: 'expired', code: 1200, status: 401, clientDescription: null })
+  assert.deepEqual(byKind.expired, { kind: 'expired', code: 1200, status: 401, class: 'expired', clientDescription: null })
   assert.equal(byKind.jwks_unavailable.clientDescription, 'the authorization server is unavailable; retry later')
   assert.equal(byKind.insufficient_scope.status, 403)
   assert.equal(byKind.keys_not_loaded.status, 503)
   assert.equal(byKind.config.status, 500)
   assert.match(jwtgate.version, /^\d+\.\d+\.\d+/)
+})
+
+test('error classes come from the core: every class it names has one, the families are its own', () => {
+  const { CLASS_BY_NAME, errorOfKind } = jwtgate[Symbol.for('jwtgate.internal')]
+  const exported = new Set(Object.values(jwtgate))
+  for (const row of errorKinds) {
+    const Class = CLASS_BY_NAME.get(row.class)
+    assert.ok(Class, `${row.kind}: the core's class "${row.class}" has no JS class`)
+    assert.ok(exported.has(Class), `${Class.name} is not exported`)
+    const err = errorOfKind(row.kind, 'x')
+    assert.equal(err.constructor, Class, row.kind)
+    assert.deepEqual([err.kind, err.code, err.status, err.statusCode], [row.kind, row.code, row.status, row.status])
+  }
+  const used = new Set(errorKinds.map((k) => k.class))
+  for (const name of CLASS_BY_NAME.keys()) assert.ok(used.has(name), `the core has no class "${name}" any more`)
+
+  // The hierarchy under the core's table (ErrorKind::class): the same families as every face.
+  for (const Class of [MalformedTokenError, SignatureError, ExpiredTokenError, InvalidClaimsError, RevokedTokenError]) {
+    assert.equal(Object.getPrototypeOf(Class), InvalidTokenError, Class.name)
+  }
+  assert.equal(Object.getPrototypeOf(KeysNotLoadedError), ProviderUnavailableError)
+  for (const Class of [InvalidTokenError, InsufficientScopeError, ProviderUnavailableError, ConfigError, InternalError]) {
+    assert.equal(Object.getPrototypeOf(Class), JwtGateError, Class.name)
+  }
+  // A request without a token is an invalid-token error, as in Python and Go.
+  const missing = errorOfKind('missing_token', 'x')
+  assert.equal(missing.constructor, InvalidTokenError)
+  assert.deepEqual([missing.code, missing.status], [1004, 401])
+  // A malformed Authorization header is a malformed request: 400 (RFC 6750 §3.1 invalid_request).
+  const invalidRequest = errorOfKind('invalid_request', 'x')
+  assert.ok(invalidRequest instanceof MalformedTokenError)
+  assert.deepEqual([invalidRequest.code, invalidRequest.status, invalidRequest.expose], [1005, 400, true])
+})
+
+test('every error carries its HTTP answer, from the core', () => {
+  const { errorOfKind } = jwtgate[Symbol.for('jwtgate.internal')]
+  const expired = errorOfKind('expired', 'token has expired')
+  assert.deepEqual(expired.headers, { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="token has expired"' })
+  assert.deepEqual(expired.body, { error: 'invalid_token', error_description: 'token has expired', kind: 'expired' })
+  const down = errorOfKind('jwks_unavailable', 'http://10.0.0.7/jwks: connection refused')
+  assert.deepEqual(down.headers, {})
+  assert.deepEqual(down.body, { error: 'temporarily_unavailable', error_description: 'the authorization server is unavailable; retry later', kind: 'jwks_unavailable' })
+  assert.deepEqual([down.expose, down.statusCode], [false, 503])
+  // http-errors style code may set them; the values set are kept.
+  down.headers = { 'Retry-After': '5' }
+  assert.deepEqual(down.headers, { 'Retry-After': '5' })
 })
 
 test('options: camelCase maps to the canonical names; mistakes are ConfigErrors naming the option', () => {

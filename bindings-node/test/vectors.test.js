@@ -12,7 +12,8 @@ const path = require('node:path')
 const { Validator, JwtGateError, InvalidTokenError, ConfigError } = require('..')
 const { VECTORS, camelOptions } = require('./helpers')
 
-const files = fs.readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort()
+// http.json holds HTTP answers, not token cases (they have no `token`): http-vectors.test.js.
+const files = fs.readdirSync(VECTORS).filter((f) => f.endsWith('.json') && f !== 'http.json').sort()
 
 test('the vector files are there', () => {
   assert.ok(files.length >= 7, `expected the shared vectors in ${VECTORS}`)

@@ -59,17 +59,16 @@ function createApp({ validator }) {
   app.get('/healthz', (req, res) => res.json(withoutOperatorDetails(validator.health())))
   app.get('/metrics', (req, res) => res.type('text/plain; version=0.0.4').send(validator.metricsText()))
 
-  // Errors as RFC 6750 JSON. jwtgate errors carry status and the WWW-Authenticate header; their
-  // messages never contain the token. A provider, config or internal error's message names the
-  // provider's URL, the OS error or a credentials hint (CWE-209): it goes to the log, and the
-  // client gets the kind's fixed clientDescription. (Express's default handler would also send
-  // the right status and header, with an HTML body: in production mode only the status text,
-  // otherwise the error's stack, message included.)
+  // Errors as RFC 6750 answers: jwtgate errors carry the one every jwtgate face gives (the
+  // core's): status, the WWW-Authenticate header and the JSON body. A provider, config or internal
+  // error's message names the provider's URL, the OS error or a credentials hint (CWE-209): it goes
+  // to the log; the body carries the kind's fixed clientDescription instead. (Express's default
+  // handler would also send the right status and header, with an HTML body: in production mode
+  // only the status text, otherwise the error's stack, message included.)
   app.use((err, req, res, next) => {
     if (!(err instanceof JwtGateError)) return next(err)
     if (err.clientDescription !== null) console.error(`jwtgate: answering ${err.status} (${err.kind}): ${err.message}`)
-    res.status(err.status).set(err.headers ?? {})
-    res.json({ error: err.kind, error_description: err.clientDescription ?? err.message })
+    res.status(err.status).set(err.headers).json(err.body)
   })
   return app
 }

@@ -10,7 +10,7 @@ const auth = jwtExpress.jwtAuth({ validator })
 http.createServer((req, res) => {
   auth(req, res, (err?: unknown) => {
     if (err instanceof jwtgate.JwtGateError) {
-      res.writeHead(err.status, err.headers ?? {}).end()
+      res.writeHead(err.status, err.headers).end(JSON.stringify(err.body))
       return
     }
     res.end('ok')

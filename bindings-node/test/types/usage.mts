@@ -5,8 +5,10 @@ import {
   JwtGateError,
   InvalidTokenError,
   ExpiredTokenError,
+  SignatureError,
   InsufficientScopeError,
   ProviderUnavailableError,
+  KeysNotLoadedError,
   ConfigError,
   errorKinds,
   version,
@@ -17,6 +19,8 @@ import {
   type IssuerHealth,
   type IssuerOptions,
   type ErrorKind,
+  type ErrorClass,
+  type ErrorBody,
 } from 'jwtgate'
 import { jwtAuth, requiredScopes, claimCheck, type AuthResult } from 'jwtgate/express'
 
@@ -87,8 +91,12 @@ async function main(): Promise<void> {
       console.log(kind, code, status)
     } else if (e instanceof InvalidTokenError || e instanceof InsufficientScopeError) {
       console.log(e.message)
-    } else if (e instanceof ProviderUnavailableError && e.kind === 'keys_not_loaded') {
+    } else if (e instanceof KeysNotLoadedError) {
       await validator.validate('eyJ...')
+    } else if (e instanceof ProviderUnavailableError || e instanceof SignatureError) {
+      const body: ErrorBody = e.body
+      const challenge: string | undefined = e.headers['WWW-Authenticate']
+      console.log(body.error, body.error_description, challenge)
     } else if (e instanceof ConfigError || e instanceof JwtGateError) {
       throw e
     }
@@ -109,12 +117,15 @@ async function main(): Promise<void> {
   const manual: number | undefined = many.stats().jwksRefreshes['manual']
   console.log(dropped, problem, fetches, refusedCredentials, manual)
   const firstKind = errorKinds[0]
+  const firstClass: ErrorClass | undefined = firstKind?.class
+  console.log(firstClass)
   console.log(sub, other, tenant, firstRole, removed, hits, fresh, text, firstKind?.code, version)
 }
 
 const app = express()
 app.use(jwtAuth({ validator }))
-app.use(jwtAuth({ issuer: 'https://id.example.com', audience: 'api', authRequired: false }))
+app.use(jwtAuth({ issuer: 'https://id.example.com', audience: 'api', authRequired: false, realm: 'api' }))
+app.use(jwtAuth({ validator, realm: 'api' }))
 app.get('/items', requiredScopes('read:items'), (req, res) => {
   const auth: AuthResult | undefined = req.auth
   res.json({ sub: auth?.payload.sub, alg: auth?.header.alg, token: auth?.token.length })
@@ -126,7 +137,7 @@ app.get('/admin', jwtAuth({ validator }), claimCheck<MyClaims>((p) => p.roles.in
 app.get('/async', claimCheck(async (p, req) => p.sub === req.headers['x-user']))
 app.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
   if (err instanceof JwtGateError) {
-    res.status(err.status).set(err.headers ?? {}).json({ error: err.kind })
+    res.status(err.status).set(err.headers).json(err.body)
     return
   }
   next(err)
