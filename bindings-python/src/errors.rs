@@ -1,6 +1,6 @@
 //! Core errors to Python exceptions. The kind → class table lives in one place, the Python
-//! module `jwtgate._errors`; this side only hands it the error as data (kind, code, HTTP
-//! status, message) and raises what it builds.
+//! module `jwtgate._errors`, built from the core's own table (`ERROR_KINDS`); this side only
+//! hands it the error as data (kind, message) and raises what it builds.
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -13,12 +13,8 @@ pub(crate) fn to_pyerr(py: Python<'_>, error: jwtgate::Error) -> PyErr {
     let built = FROM_NATIVE
         .import(py, "jwtgate._errors", "_from_native")
         .and_then(|factory| {
-            factory.call1((
-                kind.as_str(),
-                kind.code(),
-                kind.http_status(),
-                error.message(),
-            ))
+            // The class, code and status come from the table the module built from the core.
+            factory.call1((kind.as_str(), error.message()))
         });
     match built {
         Ok(exception) => PyErr::from_value(exception),

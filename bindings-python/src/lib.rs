@@ -11,6 +11,7 @@
 
 mod claims;
 mod convert;
+mod edge;
 mod errors;
 mod logging;
 
@@ -30,9 +31,12 @@ struct Validator {
     core: Arc<jwtgate::Validator>,
 }
 
-/// The token as UTF-8 owned by a Python object (no copy on 3.10+ builds; one copy with the
-/// 3.9 limited API). Not a `str` is a `TypeError`; a `str` that is not valid Unicode (lone
-/// surrogates) cannot be a compact JWS, so it is a malformed token.
+/// The token as UTF-8 owned by a Python object. That is one copy, made by Python: the
+/// abi3-py39 limited API has no borrowed UTF-8 view of a `str` (`PyUnicode_AsUTF8AndSize`
+/// joined it in 3.10; Cargo.toml says why the build targets 3.9). The HTTP edge needs none:
+/// ASGI headers are `bytes`, read in place (`edge::header_text`). Not a `str` is a
+/// `TypeError`; a `str` that is not valid Unicode (lone surrogates) cannot be a compact JWS,
+/// so it is a malformed token.
 fn token_text(token: &Bound<'_, PyAny>) -> PyResult<PyBackedStr> {
     let Ok(text) = token.cast::<PyString>() else {
         let type_name = token
@@ -46,6 +50,18 @@ fn token_text(token: &Bound<'_, PyAny>) -> PyResult<PyBackedStr> {
     };
     text.extract::<PyBackedStr>()
         .map_err(|_| malformed_text(token.py()))
+}
+
+impl Validator {
+    /// Validation without network I/O: a hit returns without releasing the GIL.
+    fn local(&self, py: Python<'_>, token: &str) -> PyResult<jwtgate::Validated> {
+        if let Some(hit) = self.core.validate_cached(token) {
+            logging::drain_pending(py);
+            return Ok(hit);
+        }
+        let core = &self.core;
+        logging::detach_local(py, || core.validate_local(token)).map_err(|e| to_pyerr(py, e))
+    }
 }
 
 #[pymethods]
@@ -78,13 +94,30 @@ impl Validator {
     /// background when none are loaded yet).
     fn validate_local(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Claims> {
         let token = token_text(token)?;
-        if let Some(hit) = self.core.validate_cached(&token) {
-            logging::drain_pending(py);
-            return Ok(Claims::new(hit));
-        }
-        let core = &self.core;
-        let result = logging::detach_local(py, || core.validate_local(&token));
-        result.map(Claims::new).map_err(|e| to_pyerr(py, e))
+        self.local(py, &token).map(Claims::new)
+    }
+
+    /// The HTTP integrations' hot path in one call: the bearer token of an `Authorization`
+    /// value (`bytes` from ASGI, `str` or `None`), validated as `validate_local` does, then
+    /// checked against the route's required `scopes`. `None` when the request carries no
+    /// bearer credentials; raises what those three steps raise (`KeysNotLoadedError`: await
+    /// the fetch, through `bearer_token` and `validate`).
+    fn _authorize(
+        &self,
+        py: Python<'_>,
+        authorization: Option<&Bound<'_, PyAny>>,
+        scopes: Vec<PyBackedStr>,
+    ) -> PyResult<Option<Claims>> {
+        let header = edge::header_text(authorization)?;
+        let Some(token) = edge::token_of(py, header.as_deref())? else {
+            return Ok(None);
+        };
+        let validated = self.local(py, token)?;
+        validated
+            .claims()
+            .require_scopes(&scopes)
+            .map_err(|e| to_pyerr(py, e))?;
+        Ok(Some(Claims::new(validated)))
     }
 
     /// Loads remote keys now (blocking, bounded by `fetch_timeout`).
@@ -162,10 +195,11 @@ impl Validator {
     }
 }
 
-/// `(kind, code, http_status, is_token_fault, is_unavailable, client_description)` for every
-/// error kind the core knows: the Python exception table is built from it and checked against
-/// it. `client_description` is the core's fixed text for kinds whose message is for operators
+/// `(kind, code, http_status, is_token_fault, is_unavailable, client_description, class)` for
+/// every error kind the core knows: the Python exception table is built from it.
+/// `client_description` is the core's fixed text for kinds whose message is for operators
 /// only (CWE-209: it may name the provider's URL or an OS error); `None` for token faults.
+/// `class` is the core's class name (`ErrorKind::class`), one per exception class.
 fn error_kinds<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
     let rows = jwtgate::ErrorKind::ALL
         .iter()
@@ -177,6 +211,7 @@ fn error_kinds<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
                 k.is_token_fault(),
                 k.is_unavailable(),
                 k.client_description(),
+                k.class(),
             )
         })
         .collect::<Vec<_>>();
@@ -214,6 +249,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add_class::<Validator>()?;
     m.add_class::<Claims>()?;
+    m.add_function(wrap_pyfunction!(edge::bearer_token, m)?)?;
+    m.add_function(wrap_pyfunction!(edge::edge_answer, m)?)?;
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
     m.add_function(wrap_pyfunction!(_set_release_gil, m)?)?;
     Ok(())

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Request, Security, WebSocket
 from fastapi.testclient import TestClient
 
 import jwtgate
-from jwtgate.fastapi import BearerAuth, JwtGateMiddleware, bearer_challenge, get_claims
+from jwtgate.fastapi import BearerAuth, JwtGateMiddleware, get_claims
 
 from conftest import AUDIENCE, EXAMPLE_APP, ISSUER, ScriptedServer, free_port, jwks_for, mint
 
@@ -175,10 +175,19 @@ def test_openapi_shows_a_bearer_scheme(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
-def test_challenge_values_are_header_safe() -> None:
-    value = bearer_challenge(realm='a"b', error="invalid_token", description="caf\u00e9 \\ \n done")
-    assert value == 'Bearer realm="a?b", error="invalid_token", error_description="caf? ? ? done"'
-    assert bearer_challenge() == "Bearer"
+def test_challenge_values_are_header_safe(validator: jwtgate.Validator) -> None:
+    # The core quotes the realm (RFC 9110 §5.6.4): `"`, `\` and non-ASCII cannot end the
+    # quoted string or reach the header as they are.
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(claims: jwtgate.Claims = Depends(BearerAuth(validator, realm='a"b\\c\u00e9'))) -> Dict[str, str]:
+        return {"sub": claims["sub"]}
+
+    response = TestClient(app).get("/me", headers=bearer(mint(lifetime=-3600)))
+    assert response.headers["www-authenticate"] == (
+        'Bearer realm="a?b?c?", error="invalid_token", error_description="token has expired"'
+    )
 
 
 @pytest.fixture
@@ -280,6 +289,8 @@ def test_example_app() -> None:
     assert client.get("/").status_code == 200
     assert client.get("/healthz").json()["key_source"] == "static"
     assert client.get("/me").status_code == 401
+    # The engine's reading of the header, as in every face's example (tests/vectors/http.json).
+    assert client.get("/me", headers={"Authorization": "Bearer abc$"}).status_code == 400
     reader = mint(scope="read:items")
     assert client.get("/me", headers=bearer(reader)).json()["sub"] == "user-1"
     assert client.get("/items", headers=bearer(reader)).status_code == 200

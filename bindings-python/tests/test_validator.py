@@ -105,24 +105,26 @@ def test_error_hierarchy(validator: jwtgate.Validator) -> None:
         validator.validate("not.a.jwt")
 
 
-def test_every_core_kind_has_its_class() -> None:
-    kinds = {row[0]: row for row in _native.ERROR_KINDS}
-    assert set(kinds) == set(_errors._CLASS_BY_KIND), "update jwtgate/_errors.py"
-    for kind, code, status, token_fault, unavailable, client_description in _native.ERROR_KINDS:
-        error = _errors._from_native(kind, code, status, "m")
+def test_every_core_class_has_its_python_class() -> None:
+    # The kind -> class table is the core's (ErrorKind::class): every class name it uses, and
+    # no other, names a class here.
+    assert {row[6] for row in _native.ERROR_KINDS} == set(_errors._CLASS_BY_NAME), "update jwtgate/_errors.py"
+    for kind, code, status, token_fault, unavailable, client_description, _ in _native.ERROR_KINDS:
+        error = _errors._from_native(kind, "m")
         assert (error.kind, error.code, error.status) == (kind, code, status)
         assert isinstance(error, jwtgate.InvalidTokenError) == token_fault
         assert isinstance(error, jwtgate.ProviderUnavailableError) == unavailable
         assert error.client_description == client_description
         # The core's table: a fixed text wherever the message is for operators only.
-        assert (client_description is None) == (status in (401, 403)), kind
-    # A kind newer than the table falls back to its family and keeps the core's numbers.
-    newer = _errors._from_native("some_new_fault", 1350, 401, "m")
-    assert type(newer) is jwtgate.InvalidTokenError and newer.code == 1350
+        assert (client_description is None) == (status in (400, 401, 403)), kind
+    # The families every face shares, including the HTTP edge's two kinds.
+    assert type(_errors._from_native("missing_token", "m")) is jwtgate.InvalidTokenError
+    bad_header = _errors._from_native("invalid_request", "m")
+    assert type(bad_header) is jwtgate.MalformedTokenError and bad_header.status == 400
 
 
 def test_errors_pickle_with_their_kind() -> None:
-    error = _errors._from_native("expired", 1200, 401, "token has expired")
+    error = _errors._from_native("expired", "token has expired")
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is jwtgate.ExpiredTokenError
     assert (copy.kind, copy.code, copy.message) == ("expired", 1200, "token has expired")

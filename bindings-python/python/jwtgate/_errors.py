@@ -14,11 +14,10 @@ from typing import Any, Dict, Optional, Tuple, Type
 
 from . import _native
 
-#: kind -> (code, http_status, is_token_fault, is_unavailable, client_description), as the
-#: core defines them.
-_KINDS: Dict[str, Tuple[int, int, bool, bool, Optional[str]]] = {
-    kind: (code, status, token_fault, unavailable, client_description)
-    for kind, code, status, token_fault, unavailable, client_description in _native.ERROR_KINDS
+#: kind -> (code, http_status, client_description), as the core defines them.
+_KINDS: Dict[str, Tuple[int, int, Optional[str]]] = {
+    kind: (code, status, client_description)
+    for kind, code, status, _, _, client_description, _ in _native.ERROR_KINDS
 }
 
 
@@ -43,7 +42,7 @@ class JwtGateError(Exception):
 
     def __init__(self, message: str = "", *, kind: Optional[str] = None) -> None:
         kind = kind if kind is not None else self.default_kind
-        code, status, _, _, client_description = _KINDS.get(kind, _KINDS["internal"])
+        code, status, client_description = _KINDS.get(kind, _KINDS["internal"])
         super().__init__(message)
         self.message = message
         self.kind = kind
@@ -73,7 +72,9 @@ class InvalidTokenError(JwtGateError):
 
 
 class MalformedTokenError(InvalidTokenError):
-    """Not a well-formed compact JWS, too large, or with a header we refuse."""
+    """Not a well-formed compact JWS, too large, or with a header we refuse; or (kind
+    ``invalid_request``, HTTP 400) an ``Authorization`` value that names the Bearer scheme but
+    is not one RFC 6750 ``b64token``."""
 
     default_kind = "malformed"
 
@@ -132,76 +133,35 @@ class InternalError(JwtGateError):
     default_kind = "internal"
 
 
-#: The one table from kind to class. Kinds the core adds later fall back to their family
-#: (see ``_class_for``); a test checks that every kind the core knows today is listed.
-_CLASS_BY_KIND: Dict[str, Type[JwtGateError]] = {
+#: The core's class names (``ErrorKind::class``), one per class of this hierarchy; a test
+#: checks that every name the core uses is here.
+_CLASS_BY_NAME: Dict[str, Type[JwtGateError]] = {
+    "invalid_token": InvalidTokenError,
     "malformed": MalformedTokenError,
-    "token_too_large": MalformedTokenError,
-    "unsupported_token": MalformedTokenError,
-    "unsupported_header": MalformedTokenError,
-    # Raised by the HTTP integrations for a request without credentials (RFC 6750 §3.1).
-    "missing_token": InvalidTokenError,
-    "algorithm_not_allowed": SignatureError,
-    "key_not_found": SignatureError,
-    "signature_invalid": SignatureError,
+    "signature": SignatureError,
     "expired": ExpiredTokenError,
-    "not_yet_valid": InvalidClaimsError,
-    "issued_in_future": InvalidClaimsError,
-    "token_too_old": InvalidClaimsError,
-    "issuer_mismatch": InvalidClaimsError,
-    "audience_mismatch": InvalidClaimsError,
-    "missing_claim": InvalidClaimsError,
-    "invalid_claim": InvalidClaimsError,
-    "token_type_mismatch": InvalidClaimsError,
+    "invalid_claims": InvalidClaimsError,
     "revoked": RevokedTokenError,
-    "inactive": RevokedTokenError,
     "insufficient_scope": InsufficientScopeError,
-    "jwks_unavailable": ProviderUnavailableError,
     "provider_unavailable": ProviderUnavailableError,
     "keys_not_loaded": KeysNotLoadedError,
     "config": ConfigError,
     "internal": InternalError,
 }
 
-
-def _class_for(kind: str, code: int, status: int) -> Type[JwtGateError]:
-    cls = _CLASS_BY_KIND.get(kind)
-    if cls is not None:
-        return cls
-    if 1000 <= code <= 1399:
-        return InvalidTokenError
-    if status == 403:
-        return InsufficientScopeError
-    if 2000 <= code <= 2999:
-        return ProviderUnavailableError
-    if 3000 <= code <= 3999:
-        return ConfigError
-    return JwtGateError
+#: The one table from kind to class, read from the core: a kind lands in the same family in
+#: every face.
+_CLASS_BY_KIND: Dict[str, Type[JwtGateError]] = {
+    kind: _CLASS_BY_NAME.get(class_name, JwtGateError) for kind, *_, class_name in _native.ERROR_KINDS
+}
 
 
-def _from_native(kind: str, code: int, status: int, message: str) -> JwtGateError:
+def _from_native(kind: str, message: str) -> JwtGateError:
     """Called by the extension module for every core error it raises."""
-    error = _class_for(kind, code, status)(message, kind=kind)
-    # A kind newer than this table still reports the core's own code and status.
-    error.code = code
-    error.status = status
-    return error
+    return _CLASS_BY_KIND.get(kind, JwtGateError)(message, kind=kind)
 
 
 # Shown as `jwtgate.ExpiredTokenError` in tracebacks and reprs, and pickled under that name.
-for _cls in (
-    JwtGateError,
-    InvalidTokenError,
-    MalformedTokenError,
-    SignatureError,
-    ExpiredTokenError,
-    InvalidClaimsError,
-    RevokedTokenError,
-    InsufficientScopeError,
-    ProviderUnavailableError,
-    KeysNotLoadedError,
-    ConfigError,
-    InternalError,
-):
+for _cls in (JwtGateError, *_CLASS_BY_NAME.values()):
     _cls.__module__ = "jwtgate"
 del _cls

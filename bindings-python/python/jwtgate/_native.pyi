@@ -1,18 +1,29 @@
 """The extension module (Rust). Use the names re-exported by ``jwtgate`` instead."""
 
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, ClassVar, final, overload
 
 from typing_extensions import Self, disjoint_base
 
-__all__ = ["BUILD_PROFILE", "Claims", "ERROR_KINDS", "Validator", "__version__", "flush_logs", "_set_release_gil"]
+__all__ = [
+    "BUILD_PROFILE",
+    "Claims",
+    "ERROR_KINDS",
+    "Validator",
+    "__version__",
+    "bearer_token",
+    "edge_answer",
+    "flush_logs",
+    "_set_release_gil",
+]
 
 __version__: str
 BUILD_PROFILE: str
 """``"release"`` or ``"debug"``: how the extension was compiled."""
-ERROR_KINDS: tuple[tuple[str, int, int, bool, bool, str | None], ...]
-"""``(kind, code, http_status, is_token_fault, is_unavailable, client_description)`` for every
-core error kind; ``client_description`` is ``None`` for token faults."""
+ERROR_KINDS: tuple[tuple[str, int, int, bool, bool, str | None, str], ...]
+"""``(kind, code, http_status, is_token_fault, is_unavailable, client_description, class)`` for
+every core error kind; ``client_description`` is ``None`` for token faults, ``class`` the
+core's class name (``"malformed"``, ``"expired"``, ...)."""
 
 @final
 class Claims(Mapping[str, Any]):
@@ -65,6 +76,10 @@ class Validator:
         """Validates a token, fetching keys first when needed (GIL released past the cache)."""
     def validate_local(self, token: str) -> Claims:
         """Validates without network I/O; ``KeysNotLoadedError`` where a fetch is needed."""
+    def _authorize(self, authorization: bytes | str | None, scopes: Sequence[str]) -> Claims | None:
+        """The HTTP integrations' one call per request: the bearer token of an
+        ``Authorization`` value, ``validate_local``, then the required scopes. ``None`` when
+        the request carries no bearer credentials."""
     def ready(self) -> None:
         """Loads remote keys now (blocking, bounded by ``fetch_timeout``)."""
     def refresh_keys(self, issuer: str | None = None) -> None:
@@ -88,6 +103,15 @@ class Validator:
         """The counters in Prometheus text format."""
     def health(self) -> dict[str, Any]:
         """Issuer, key source, JWKS state, cache size; ``issuers``: every issuer's part."""
+
+def bearer_token(authorization: bytes | str | None) -> str | None:
+    """The token of a bearer ``Authorization`` value (RFC 6750 §2.1); ``None`` without bearer
+    credentials; ``MalformedTokenError`` (``invalid_request``) when it is not one b64token."""
+
+def edge_answer(
+    kind: str, message: str, realm: str | None, scopes: Sequence[str]
+) -> tuple[int, str | None, str]:
+    """The core's answer to a refusal: ``(status, WWW-Authenticate value or None, JSON body)``."""
 
 def flush_logs() -> None:
     """Forwards log records queued by jwtgate's I/O threads to ``logging``."""
