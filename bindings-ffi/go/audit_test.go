@@ -195,7 +195,8 @@ func TestMiddlewareHidesProviderDetails(t *testing.T) {
 		}
 	}
 	var body map[string]string
-	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["error"] != "service_unavailable" || len(body) != 1 {
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["error"] != "temporarily_unavailable" ||
+		body["kind"] != "jwks_unavailable" || body["error_description"] != "the authorization server is unavailable; retry later" {
 		t.Errorf("body: %s", w.Body)
 	}
 	// The operator gets the details.

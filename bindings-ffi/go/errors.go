@@ -4,18 +4,20 @@ import "errors"
 
 // Error is what every failing call returns: a stable snake_case Kind (the same in every
 // jwtgate face), a stable numeric Code and a message that never contains the token, key
-// material or secrets (safe to log and to return to a client).
+// material or secrets (safe to log; what a client may be told is the Middleware's business).
 //
-// Compare with errors.Is against the sentinels below: a specific kind (ErrExpired) or a
-// family (ErrInvalidToken, ErrProviderUnavailable).
+// Compare with errors.Is against the sentinels below: a specific kind (ErrExpired), a class
+// (ErrMalformedToken, ErrSignature, ...) or a family (ErrInvalidToken,
+// ErrProviderUnavailable). Codes, statuses and classes are the engine's own table, read when
+// the package loads: they cannot differ from the other faces'.
 type Error struct {
 	kind    string
 	code    int
 	message string
 	status  int
-	// lo..hi is the range of codes this value matches as an errors.Is target: one code
-	// for a kind, a whole range for a family sentinel.
-	lo, hi int
+	// group is set on class and family sentinels: the class they stand for. A kind sentinel
+	// has none and matches its own code only.
+	group string
 }
 
 // Kind is the stable snake_case name, e.g. "expired".
@@ -27,8 +29,9 @@ func (e *Error) Code() int { return e.code }
 // Message is the human-readable detail.
 func (e *Error) Message() string { return e.message }
 
-// HTTPStatus is the status a resource server should answer: 401 for a bad token, 403 for
-// insufficient scope, 503 when keys or the provider cannot be reached, 500 otherwise.
+// HTTPStatus is the status a resource server should answer: 401 for a bad token, 400 for a
+// malformed Authorization header, 403 for insufficient scope, 503 when keys or the provider
+// cannot be reached, 500 otherwise.
 func (e *Error) HTTPStatus() int {
 	if e.status != 0 {
 		return e.status
@@ -43,77 +46,157 @@ func (e *Error) Error() string {
 	return "jwtgate: " + e.kind + ": " + e.message
 }
 
-// Is makes errors.Is(err, ErrExpired) and errors.Is(err, ErrInvalidToken) work.
+// Is makes errors.Is(err, ErrExpired), errors.Is(err, ErrSignature) and
+// errors.Is(err, ErrInvalidToken) work; a class is in its family too
+// (errors.Is(ErrSignature, ErrInvalidToken)).
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.lo <= e.code && e.code <= t.hi
+	if !ok {
+		return false
+	}
+	if t.group == "" {
+		return e.group == "" && t.code == e.code
+	}
+	if e.group == "" {
+		k := errorKinds.byCode[e.code]
+		return k != nil && k.in(t.group)
+	}
+	found := false
+	for i := range errorKinds.rows {
+		if k := &errorKinds.rows[i]; k.Class == e.group {
+			if !k.in(t.group) {
+				return false
+			}
+			found = true
+		}
+	}
+	return found
 }
 
-// The codes the package itself needs to recognise.
-const (
-	codeKeysNotLoaded = 2002
-	codeConfig        = 3000
-	codeInternal      = 9000
-)
-
-func kind(name string, code int) *Error {
-	return &Error{kind: name, code: code, lo: code, hi: code}
+// in reports whether kind k belongs to class or family group.
+func (k *errorKind) in(group string) bool {
+	switch group {
+	case "invalid_token": // every fault of the token or the credentials (RFC 6750 §3.1)
+		return k.TokenFault || k.Class == group
+	case "provider_unavailable": // every outage where retrying later may succeed
+		return k.Unavailable || k.Class == group
+	default:
+		return k.Class == group
+	}
 }
 
-func family(name string, lo, hi int) *Error {
-	return &Error{kind: name, lo: lo, hi: hi}
+// withMessage is a new error of e's kind.
+func (e *Error) withMessage(message string) *Error {
+	c := *e
+	c.message = message
+	return &c
 }
 
-// Families, by the core's code ranges.
+// kind is the sentinel of one kind of the engine's table.
+func kind(name string) *Error {
+	k := errorKinds.byName[name]
+	if k == nil {
+		// A kind the engine does not know: the sentinel matches nothing (the test names it).
+		return &Error{kind: name, code: -1}
+	}
+	return &Error{kind: k.Kind, code: k.Code, status: k.Status}
+}
+
+// class is the sentinel of one class (or family) of the engine's table.
+func class(name string) *Error {
+	return &Error{kind: name, group: name}
+}
+
+// Families and classes, as the engine classifies its kinds (the same hierarchy as Python's
+// and Node's error classes).
 var (
-	// ErrInvalidToken matches every fault of the token itself (codes 1000-1399; RFC 6750
-	// invalid_token, HTTP 401): malformed, bad signature, expired, wrong audience, ...
-	ErrInvalidToken = family("invalid_token", 1000, 1399)
+	// ErrInvalidToken matches every fault of the token itself or of the request's
+	// credentials (HTTP 401 or 400): a missing token, a malformed Authorization header, and
+	// every class below down to ErrRevokedToken.
+	ErrInvalidToken = class("invalid_token")
+	// ErrMalformedToken: not a well-formed compact JWS, too large, a refused header, not a
+	// JWT, or not one bearer token in the Authorization header.
+	ErrMalformedToken = class("malformed")
+	// ErrSignature: the signature does not verify, no key matches, or the algorithm is not
+	// allowed.
+	ErrSignature = class("signature")
+	// ErrInvalidClaims: a registered claim or the typ header fails the policy (issuer,
+	// audience, nbf, iat, ...). An expired token is ErrExpired.
+	ErrInvalidClaims = class("invalid_claims")
+	// ErrRevokedToken: revoked by jti or subject, or inactive at the introspection endpoint.
+	ErrRevokedToken = class("revoked")
 	// ErrProviderUnavailable matches jwks_unavailable, provider_unavailable and
-	// keys_not_loaded (codes 2000-2999, HTTP 503): retrying later may succeed.
-	ErrProviderUnavailable = family("provider_unavailable", 2000, 2999)
+	// keys_not_loaded (HTTP 503): retrying later may succeed.
+	ErrProviderUnavailable = class("provider_unavailable")
 )
 
-// One sentinel per error kind (codes as in the core's error table).
+// One sentinel per error kind.
 var (
-	ErrMalformed           = kind("malformed", 1000)
-	ErrTokenTooLarge       = kind("token_too_large", 1001)
-	ErrUnsupportedToken    = kind("unsupported_token", 1002)
-	ErrUnsupportedHeader   = kind("unsupported_header", 1003)
-	ErrMissingToken        = kind("missing_token", 1004)
-	ErrAlgorithmNotAllowed = kind("algorithm_not_allowed", 1100)
-	ErrKeyNotFound         = kind("key_not_found", 1101)
-	ErrSignatureInvalid    = kind("signature_invalid", 1102)
-	ErrExpired             = kind("expired", 1200)
-	ErrNotYetValid         = kind("not_yet_valid", 1201)
-	ErrIssuedInFuture      = kind("issued_in_future", 1202)
-	ErrTokenTooOld         = kind("token_too_old", 1203)
-	ErrIssuerMismatch      = kind("issuer_mismatch", 1204)
-	ErrAudienceMismatch    = kind("audience_mismatch", 1205)
-	ErrMissingClaim        = kind("missing_claim", 1206)
-	ErrInvalidClaim        = kind("invalid_claim", 1207)
-	ErrTokenTypeMismatch   = kind("token_type_mismatch", 1208)
-	ErrRevoked             = kind("revoked", 1300)
-	ErrInactive            = kind("inactive", 1301)
-	ErrInsufficientScope   = kind("insufficient_scope", 1400)
-	ErrJWKSUnavailable     = kind("jwks_unavailable", 2000)
-	// ErrProviderDown is the single kind provider_unavailable (2001); ErrProviderUnavailable
-	// is the whole family.
-	ErrProviderDown  = kind("provider_unavailable", 2001)
-	ErrKeysNotLoaded = kind("keys_not_loaded", codeKeysNotLoaded)
-	ErrConfig        = kind("config", codeConfig)
-	ErrInternal      = kind("internal", codeInternal)
+	ErrMalformed           = kind("malformed")
+	ErrTokenTooLarge       = kind("token_too_large")
+	ErrUnsupportedToken    = kind("unsupported_token")
+	ErrUnsupportedHeader   = kind("unsupported_header")
+	ErrMissingToken        = kind("missing_token")
+	ErrInvalidRequest      = kind("invalid_request")
+	ErrAlgorithmNotAllowed = kind("algorithm_not_allowed")
+	ErrKeyNotFound         = kind("key_not_found")
+	ErrSignatureInvalid    = kind("signature_invalid")
+	ErrExpired             = kind("expired")
+	ErrNotYetValid         = kind("not_yet_valid")
+	ErrIssuedInFuture      = kind("issued_in_future")
+	ErrTokenTooOld         = kind("token_too_old")
+	ErrIssuerMismatch      = kind("issuer_mismatch")
+	ErrAudienceMismatch    = kind("audience_mismatch")
+	ErrMissingClaim        = kind("missing_claim")
+	ErrInvalidClaim        = kind("invalid_claim")
+	ErrTokenTypeMismatch   = kind("token_type_mismatch")
+	ErrRevoked             = kind("revoked")
+	ErrInactive            = kind("inactive")
+	ErrInsufficientScope   = kind("insufficient_scope")
+	ErrJWKSUnavailable     = kind("jwks_unavailable")
+	// ErrProviderDown is the single kind provider_unavailable; ErrProviderUnavailable is the
+	// whole family.
+	ErrProviderDown  = kind("provider_unavailable")
+	ErrKeysNotLoaded = kind("keys_not_loaded")
+	ErrConfig        = kind("config")
+	ErrInternal      = kind("internal")
 )
 
 // ErrClosed is returned by calls on a validator after Close.
 var ErrClosed = errors.New("jwtgate: the validator is closed")
 
-// kindSentinels lists every per-kind sentinel (the test checks it against the C ABI).
-var kindSentinels = []*Error{
-	ErrMalformed, ErrTokenTooLarge, ErrUnsupportedToken, ErrUnsupportedHeader, ErrMissingToken,
-	ErrAlgorithmNotAllowed, ErrKeyNotFound, ErrSignatureInvalid, ErrExpired, ErrNotYetValid,
-	ErrIssuedInFuture, ErrTokenTooOld, ErrIssuerMismatch, ErrAudienceMismatch,
-	ErrMissingClaim, ErrInvalidClaim, ErrTokenTypeMismatch, ErrRevoked, ErrInactive,
-	ErrInsufficientScope, ErrJWKSUnavailable, ErrProviderDown, ErrKeysNotLoaded, ErrConfig,
-	ErrInternal,
+// kindSentinels and classSentinels list the sentinels (the tests check them against the
+// engine's table).
+var (
+	kindSentinels = []*Error{
+		ErrMalformed, ErrTokenTooLarge, ErrUnsupportedToken, ErrUnsupportedHeader, ErrMissingToken,
+		ErrInvalidRequest, ErrAlgorithmNotAllowed, ErrKeyNotFound, ErrSignatureInvalid, ErrExpired,
+		ErrNotYetValid, ErrIssuedInFuture, ErrTokenTooOld, ErrIssuerMismatch, ErrAudienceMismatch,
+		ErrMissingClaim, ErrInvalidClaim, ErrTokenTypeMismatch, ErrRevoked, ErrInactive,
+		ErrInsufficientScope, ErrJWKSUnavailable, ErrProviderDown, ErrKeysNotLoaded, ErrConfig,
+		ErrInternal,
+	}
+	classSentinels = []*Error{
+		ErrInvalidToken, ErrMalformedToken, ErrSignature, ErrInvalidClaims, ErrRevokedToken,
+		ErrProviderUnavailable,
+	}
+)
+
+// errorKind is one row of the engine's error table (jwtgate_error_kinds_json).
+type errorKind struct {
+	Kind        string `json:"kind"`
+	Code        int    `json:"code"`
+	Status      int    `json:"status"`
+	Class       string `json:"class"`
+	TokenFault  bool   `json:"token_fault"`
+	Unavailable bool   `json:"unavailable"`
 }
+
+type errorTable struct {
+	rows   []errorKind
+	byCode map[int]*errorKind
+	byName map[string]*errorKind
+}
+
+// errorKinds is the engine's table, read once when the package loads.
+var errorKinds = loadErrorKinds()

@@ -4,28 +4,88 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 )
 
-// Every sentinel names the code the C ABI gives its kind, and every kind the engine has
-// (each result code but the three C-only ones) has a sentinel.
+// The sentinels are the engine's table: every kind it has (every C result but the three
+// C-only ones) has exactly one kind sentinel, with its code and status, and no sentinel names
+// a kind it does not have.
 func TestSentinelsMatchTheEngine(t *testing.T) {
-	byCode := map[int]*Error{}
+	byName := map[string]*Error{}
 	for _, s := range kindSentinels {
-		if got := resultName(s.code); got != s.kind {
-			t.Errorf("code %d: engine says %q, Go says %q", s.code, got, s.kind)
+		k := errorKinds.byName[s.kind]
+		if k == nil || s.code != k.Code || s.HTTPStatus() != k.Status || resultName(s.code) != s.kind {
+			t.Errorf("sentinel %q (%d): the engine has %+v", s.kind, s.code, k)
 		}
-		byCode[s.code] = s
+		if byName[s.kind] != nil {
+			t.Errorf("two sentinels for %q", s.kind)
+		}
+		byName[s.kind] = s
+	}
+	for _, k := range errorKinds.rows {
+		if byName[k.Kind] == nil {
+			t.Errorf("engine kind %q (%d) has no Go sentinel", k.Kind, k.Code)
+		}
 	}
 	for code := 0; code < 10000; code++ {
-		name := resultName(code)
-		switch name {
+		switch name := resultName(code); name {
 		case "", "ok", "null_parameter", "invalid_argument":
-			continue
+		default:
+			if errorKinds.byName[name] == nil || errorKinds.byName[name].Code != code {
+				t.Errorf("C result %q (%d) is not in the engine's table", name, code)
+			}
 		}
-		if byCode[code] == nil {
-			t.Errorf("engine kind %q (%d) has no Go sentinel", name, code)
+	}
+	if len(errorKinds.rows) < 26 || ErrInvalidRequest.Code() != 1005 || ErrInvalidRequest.HTTPStatus() != 400 {
+		t.Fatalf("table of %d kinds, invalid_request %d/%d", len(errorKinds.rows), ErrInvalidRequest.Code(), ErrInvalidRequest.HTTPStatus())
+	}
+}
+
+// Classes and families follow the engine's classes (ErrorKind::class), as in every face: a
+// class sentinel matches exactly the kinds of its class, ErrInvalidToken exactly the kinds a
+// resource server answers with 400 or 401 (missing_token and invalid_request included), and
+// ErrProviderUnavailable exactly those it answers with 503. Every class the engine names has
+// a sentinel that matches all its kinds.
+func TestClassesMatchTheEngine(t *testing.T) {
+	classes := map[string]bool{}
+	for _, k := range errorKinds.rows {
+		classes[k.Class] = true
+		e := kind(k.Kind).withMessage("x")
+		if got, want := errors.Is(e, ErrInvalidToken), k.Status == 400 || k.Status == 401; got != want {
+			t.Errorf("%s: errors.Is(ErrInvalidToken) = %v", k.Kind, got)
 		}
+		if got, want := errors.Is(e, ErrProviderUnavailable), k.Status == 503; got != want {
+			t.Errorf("%s: errors.Is(ErrProviderUnavailable) = %v", k.Kind, got)
+		}
+		for _, c := range classSentinels[1:] {
+			if c == ErrProviderUnavailable {
+				continue
+			}
+			if got, want := errors.Is(e, c), k.Class == c.group; got != want {
+				t.Errorf("%s (class %s): errors.Is(%s) = %v", k.Kind, k.Class, c.group, got)
+			}
+		}
+	}
+	for name := range classes {
+		covered := false
+		for _, s := range append(slices.Clone(classSentinels), kindSentinels...) {
+			all := true
+			for _, k := range errorKinds.rows {
+				if k.Class == name && !errors.Is(kind(k.Kind), s) {
+					all = false
+				}
+			}
+			covered = covered || all && (s.group == name || s.group == "" && errorKinds.byName[s.kind].Class == name)
+		}
+		if !covered {
+			t.Errorf("the engine's class %q has no Go sentinel", name)
+		}
+	}
+	if !errors.Is(ErrMissingToken, ErrInvalidToken) || !errors.Is(ErrInvalidRequest, ErrMalformedToken) ||
+		!errors.Is(ErrSignature, ErrInvalidToken) || !errors.Is(ErrKeysNotLoaded, ErrProviderUnavailable) ||
+		errors.Is(ErrSignature, ErrProviderUnavailable) || errors.Is(ErrInsufficientScope, ErrInvalidToken) {
+		t.Error("the hierarchy is wrong")
 	}
 }
 

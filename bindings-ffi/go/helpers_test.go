@@ -26,6 +26,8 @@ type vectorCase struct {
 	} `json:"expect"`
 }
 
+// loadVectors reads the token vectors: every file but http.json, whose cases are HTTP
+// requests (loadHTTPVectors).
 func loadVectors(t testing.TB) []vectorFile {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join("..", "..", "tests", "vectors", "*.json"))
@@ -35,6 +37,9 @@ func loadVectors(t testing.TB) []vectorFile {
 	sort.Strings(paths)
 	var files []vectorFile
 	for _, p := range paths {
+		if filepath.Base(p) == "http.json" {
+			continue
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -47,6 +52,38 @@ func loadVectors(t testing.TB) []vectorFile {
 		files = append(files, f)
 	}
 	return files
+}
+
+// httpVectors is tests/vectors/http.json: Authorization values, the realm and the route's
+// required scopes, and the answer every face gives.
+type httpVectors struct {
+	Configs map[string]json.RawMessage `json:"configs"`
+	Cases   []struct {
+		Name          string   `json:"name"`
+		Config        string   `json:"config"`
+		Authorization *string  `json:"authorization"` // nil: no header
+		Realm         string   `json:"realm"`
+		Scopes        []string `json:"scopes"`
+		Expect        struct {
+			Status    int            `json:"status"`
+			Sub       string         `json:"sub"`
+			Challenge *string        `json:"challenge"` // nil: no WWW-Authenticate
+			Body      map[string]any `json:"body"`
+		} `json:"expect"`
+	} `json:"cases"`
+}
+
+func loadHTTPVectors(t testing.TB) httpVectors {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "tests", "vectors", "http.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v httpVectors
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("http.json: %v", err)
+	}
+	return v
 }
 
 // fixture is the vectors' default configuration and a token it accepts (RS256, exp 2100).

@@ -27,35 +27,94 @@ package jwtgate
 #include <string.h>
 #include "jwtgate.h"
 
-// One cgo transition per validation: validate (locally or blocking) and read what Go
-// needs to decide whether it already holds these claims (their id and source).
+// Flags of jg_validate.
+enum {
+	JG_LOCAL = 1,  // no network I/O (jwtgate_validate_local): JWTGATE_KEYS_NOT_LOADED instead
+	JG_HEADER = 2, // the input is an Authorization header value, not a bare token
+	JG_ANSWER = 4, // on failure, the HTTP answer too (jwtgate_http_answer)
+	JG_KEEP = 8,   // keep the claims of a cache hit, whatever `known` says
+};
+
+// Slots of Go's table of claims it has copied (convertedClaims), a power of two.
+enum { JG_KNOWN_SLOTS = 4096 };
+
+// One cgo transition per request in the common case: validate (a bare token or a whole
+// Authorization header, locally or blocking), check the required scopes, and read what Go
+// needs. On a cache hit whose claims Go has copied before (`known`, Go's table of copied
+// claims ids, says so) the claims are released here and only their id goes back. On failure:
+// the error and, with JG_ANSWER, the engine's HTTP answer to it.
 typedef struct {
 	jwtgate_result result;
-	jwtgate_claims *claims; // on success: Go copies it (or not) and frees it
-	jwtgate_error *err;     // on failure: Go copies the message and frees it
+	jwtgate_claims *claims; // on success, unless released here: Go copies it (or not) and frees it
+	jwtgate_error *err;     // on failure: Go copies the message and releases it (jg_release)
 	uint64_t id;
 	int from_cache;
 	size_t json_len;
 	const char *kind;    // static
 	const char *message; // borrowed from err
 	uint16_t status;
+	uint16_t answer_status; // JG_ANSWER: the answer; challenge and body are owned (jg_release)
+	char *challenge;
+	char *body;
 } jg_outcome;
 
-static jg_outcome jg_validate(const jwtgate_validator *v, const uint8_t *token, size_t len,
-                              int local) {
+static jg_outcome jg_validate(const jwtgate_validator *v, const uint8_t *input, size_t len,
+                              const uint8_t *scopes, size_t scopes_len,
+                              const uint8_t *realm, size_t realm_len, const uint64_t *known,
+                              int flags) {
 	jg_outcome o = {0};
-	o.result = local ? jwtgate_validate_local(v, token, len, &o.claims, &o.err)
-	                 : jwtgate_validate(v, token, len, &o.claims, &o.err);
+	int local = flags & JG_LOCAL;
+	if (flags & JG_HEADER) {
+		o.result = local ? jwtgate_validate_authorization_local(v, input, len, scopes, scopes_len, &o.claims, &o.err)
+		                 : jwtgate_validate_authorization(v, input, len, scopes, scopes_len, &o.claims, &o.err);
+	} else {
+		o.result = local ? jwtgate_validate_local(v, input, len, &o.claims, &o.err)
+		                 : jwtgate_validate(v, input, len, &o.claims, &o.err);
+		if (o.result == JWTGATE_OK && scopes_len > 0) {
+			o.result = jwtgate_claims_require_scopes(o.claims, scopes, scopes_len, &o.err);
+			if (o.result != JWTGATE_OK) {
+				jwtgate_claims_free(o.claims);
+				o.claims = NULL;
+			}
+		}
+	}
 	if (o.result != JWTGATE_OK) {
 		o.kind = jwtgate_error_kind(o.err);
 		o.message = jwtgate_error_message(o.err);
 		o.status = jwtgate_error_http_status(o.err);
+		// A local call that needs keys is retried blocking: no answer to it is sent.
+		if ((flags & JG_ANSWER) && !(local && o.result == JWTGATE_KEYS_NOT_LOADED))
+			jwtgate_http_answer(o.err, realm, realm_len, scopes, scopes_len, &o.answer_status,
+			                    &o.challenge, &o.body, NULL);
 		return o;
 	}
 	const uint8_t *json = NULL;
 	jwtgate_claims_json(o.claims, &json, &o.json_len);
 	o.id = jwtgate_claims_id(o.claims);
 	o.from_cache = strcmp(jwtgate_claims_source(o.claims), "cache") == 0;
+	// Go writes `known` with atomic stores while this runs on other threads.
+	if (o.from_cache && !(flags & JG_KEEP) &&
+	    __atomic_load_n(&known[o.id & (JG_KNOWN_SLOTS - 1)], __ATOMIC_ACQUIRE) == o.id) {
+		jwtgate_claims_free(o.claims);
+		o.claims = NULL;
+	}
+	return o;
+}
+
+static void jg_release(jwtgate_error *err, char *challenge, char *body) {
+	jwtgate_error_free(err);
+	jwtgate_string_free(challenge);
+	jwtgate_string_free(body);
+}
+
+// The engine's answer to a refusal of Go's own (an error of kind `code` without a message).
+static jg_outcome jg_answer(uint32_t code, const uint8_t *realm, size_t realm_len,
+                            const uint8_t *scopes, size_t scopes_len) {
+	jg_outcome o = {0};
+	o.result = jwtgate_error_new(code, NULL, 0, &o.err);
+	if (o.result == JWTGATE_OK)
+		o.result = jwtgate_http_answer(o.err, realm, realm_len, scopes, scopes_len,
+		                               &o.answer_status, &o.challenge, &o.body, NULL);
 	return o;
 }
 
@@ -79,9 +138,9 @@ import "C"
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,8 +181,7 @@ func bytesOf(s string) (*C.uint8_t, C.size_t) {
 func New(cfg Config) (*Validator, error) {
 	doc, err := json.Marshal(cfg)
 	if err != nil {
-		return nil, &Error{kind: "config", code: codeConfig, lo: codeConfig, hi: codeConfig,
-			status: 500, message: "cannot encode the configuration: " + err.Error()}
+		return nil, ErrConfig.withMessage("cannot encode the configuration: " + err.Error())
 	}
 	return NewFromJSON(doc)
 }
@@ -169,99 +227,162 @@ func (v *Validator) Close() error {
 // timeouts, and serves later calls).
 //
 // Errors are *Error values: use errors.Is with ErrInvalidToken (HTTP 401),
-// ErrInsufficientScope (403), ErrProviderUnavailable (503) or a specific kind such as
-// ErrExpired.
+// ErrInsufficientScope (403), ErrProviderUnavailable (503), a class such as ErrSignature or
+// a specific kind such as ErrExpired.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
-	return v.validate(ctx, token, nil)
+	c, _, err := v.validate(ctx, query{input: token})
+	return c, err
 }
 
-// ValidateScopes is Validate, then a check that every scope in scopes was granted
+// ValidateScopes is Validate, then the engine's check that every scope in scopes was granted
 // (ErrInsufficientScope otherwise, RFC 6750 §3.1).
 func (v *Validator) ValidateScopes(ctx context.Context, token string, scopes ...string) (*Claims, error) {
-	return v.validate(ctx, token, scopes)
+	c, _, err := v.validate(ctx, query{input: token, scopes: strings.Join(scopes, " ")})
+	return c, err
 }
 
-func (v *Validator) validate(ctx context.Context, token string, required []string) (*Claims, error) {
+// query is one validation: a bare token or an Authorization header value, the scopes
+// required (space-separated), and for Middleware the realm of the answer to a refusal.
+type query struct {
+	input  string
+	header bool // input is an Authorization header value
+	absent bool // the request has no Authorization header at all
+	scopes string
+	realm  string
+	answer bool // on failure, the engine's HTTP answer too
+}
+
+// refusal is the engine's HTTP answer to a refused request (the same in every face).
+type refusal struct {
+	status    int
+	challenge string // the WWW-Authenticate value; "" for none
+	body      string // JSON
+}
+
+func (v *Validator) validate(ctx context.Context, q query) (*Claims, *refusal, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// First without any network I/O: the cache-hit and loaded-keys paths, no goroutine.
-	claims, err := v.call(token, required, true)
-	if err == nil || !errors.Is(err, ErrKeysNotLoaded) {
-		return claims, err
+	claims, ref, err := v.call(q, true)
+	if e, ok := err.(*Error); !ok || e.code != ErrKeysNotLoaded.code {
+		return claims, ref, err
 	}
 	if ctx.Done() == nil {
-		return v.call(token, required, false)
+		return v.call(q, false)
 	}
 	// The blocking call cannot be interrupted from Go, so it runs on its own goroutine;
 	// its result is converted to Go values (and the C objects freed) there, whoever
 	// waits for it.
 	type outcome struct {
 		claims *Claims
+		ref    *refusal
 		err    error
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		c, err := v.call(token, required, false)
-		done <- outcome{c, err}
+		c, ref, err := v.call(q, false)
+		done <- outcome{c, ref, err}
 	}()
 	select {
 	case o := <-done:
-		return o.claims, o.err
+		return o.claims, o.ref, o.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 }
 
 // call runs one validation through the C ABI and returns Go values.
 //
 // A result-cache hit in the engine hands back the same claims (same id) as the validation
-// that filled the cache, so the Go copy made then is reused: a hit costs two cgo calls and
-// no copy. Required scopes are checked against the engine's list of granted scopes; when
-// one is missing, the engine itself produces the insufficient_scope error.
-func (v *Validator) call(token string, required []string, local bool) (*Claims, error) {
+// that filled the cache, so the Go copy made then is reused: a hit costs one cgo call and no
+// copy (the first hit of a token three: the validation, the copy, the release). The scope
+// check and the answer to a refusal are the engine's.
+func (v *Validator) call(q query, local bool) (*Claims, *refusal, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if v.ptr == nil {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
-	tp, tn := bytesOf(token)
-	mode := C.int(0)
+	var ip *C.uint8_t // NULL: no Authorization header
+	var in C.size_t
+	if !q.absent {
+		ip, in = bytesOf(q.input)
+	}
+	sp, sn := bytesOf(q.scopes)
+	rp, rn := bytesOf(q.realm)
+	flags := C.int(0)
 	if local {
-		mode = 1
+		flags |= C.JG_LOCAL
 	}
-	o := C.jg_validate(v.ptr, tp, tn, mode)
-	runtime.KeepAlive(token)
-	if o.result != C.JWTGATE_OK {
-		err := &Error{code: int(o.result), status: int(o.status), message: C.GoString(o.message)}
-		err.lo, err.hi = err.code, err.code
-		err.kind = kindName(err.code, o.kind)
-		C.jwtgate_error_free(o.err)
+	if q.header {
+		flags |= C.JG_HEADER
+	}
+	if q.answer {
+		flags |= C.JG_ANSWER
+	}
+	known := (*C.uint64_t)(unsafe.Pointer(&v.converted.ids[0]))
+	for {
+		o := C.jg_validate(v.ptr, ip, in, sp, sn, rp, rn, known, flags)
 		runtime.KeepAlive(v)
-		return nil, err
-	}
-	var c *Claims
-	if o.from_cache != 0 {
-		c = v.converted.get(uint64(o.id))
-	}
-	if c == nil {
-		c = copyClaims(o.claims, int(o.json_len))
-		if o.from_cache != 0 {
-			// Only claims the engine has cached can come back: keeping the others would fill
-			// the map with copies that are never asked for again (cache_max_entries 0).
-			v.converted.put(uint64(o.id), c)
+		if o.result != C.JWTGATE_OK {
+			err, ref := failure(&o)
+			return nil, ref, err
 		}
+		var c *Claims
+		if o.from_cache != 0 {
+			c = v.converted.get(uint64(o.id))
+		}
+		if c == nil && o.claims == nil {
+			// The copy was replaced since the engine looked (two ids in one slot, at once):
+			// ask again for the claims.
+			flags |= C.JG_KEEP
+			continue
+		}
+		if c == nil {
+			c = copyClaims(o.claims, int(o.json_len))
+			if o.from_cache != 0 {
+				// Only claims the engine has cached can come back: keeping the others would
+				// fill the map with copies that are never asked for again (cache_max_entries 0).
+				v.converted.put(uint64(o.id), c)
+			}
+		}
+		if o.claims != nil {
+			C.jwtgate_claims_free(o.claims)
+		}
+		return c, nil, nil
 	}
-	var err error
-	if len(required) > 0 && !c.HasScopes(required...) {
-		err = requireScopes(o.claims, strings.Join(required, " "))
+}
+
+// failure converts a failed outcome into an *Error and its answer, and releases the C side.
+func failure(o *C.jg_outcome) (*Error, *refusal) {
+	code := int(o.result)
+	err := &Error{kind: kindName(code, o.kind), code: code, status: int(o.status), message: C.GoString(o.message)}
+	ref := refusalOf(o)
+	C.jg_release(o.err, o.challenge, o.body)
+	return err, ref
+}
+
+// refusalOf copies the answer of an outcome (nil when it has none).
+func refusalOf(o *C.jg_outcome) *refusal {
+	if o.body == nil {
+		return nil
 	}
-	C.jwtgate_claims_free(o.claims)
-	runtime.KeepAlive(v)
-	if err != nil {
-		return nil, err
+	ref := &refusal{status: int(o.answer_status), body: C.GoString(o.body)}
+	if o.challenge != nil {
+		ref.challenge = C.GoString(o.challenge)
 	}
-	return c, nil
+	return ref
+}
+
+// answerFor is the engine's answer to an error of kind e that Go raised itself.
+func answerFor(e *Error, realm, scopes string) (*refusal, error) {
+	rp, rn := bytesOf(realm)
+	sp, sn := bytesOf(scopes)
+	o := C.jg_answer(C.uint32_t(e.code), rp, rn, sp, sn)
+	ref := refusalOf(&o)
+	C.jg_release(o.err, o.challenge, o.body)
+	return ref, resultError(o.result)
 }
 
 // copyClaims copies the JSON and scopes of live C claims into a new *Claims.
@@ -282,24 +403,14 @@ func copyClaims(h *C.jwtgate_claims, jsonLen int) *Claims {
 	return c
 }
 
-// requireScopes asks the engine for its insufficient_scope error (the check the engine
-// makes is the one every face makes).
-func requireScopes(h *C.jwtgate_claims, required string) error {
-	rp, rn := bytesOf(required)
-	var cerr *C.jwtgate_error
-	r := C.jwtgate_claims_require_scopes(h, rp, rn, &cerr)
-	runtime.KeepAlive(required)
-	if r == C.JWTGATE_OK {
-		return nil
-	}
-	return takeError(cerr)
-}
-
 // convertedClaims keeps the Go copy of claims the engine has cached, by claims id: a
 // direct-mapped table of atomic slots (lock-free, bounded; ids are sequential, so live
-// claims rarely share a slot, and a collision only costs one more copy).
+// claims rarely share a slot, and a collision only costs one more copy). ids mirrors the
+// slots' ids for jg_validate, which reads it during the call (pointer-free Go memory) to
+// release the claims of a hit Go needs no copy of without a second cgo call.
 type convertedClaims struct {
 	slots [convertedSlots]atomic.Pointer[convertedEntry]
+	ids   [convertedSlots]atomic.Uint64
 }
 
 type convertedEntry struct {
@@ -307,7 +418,7 @@ type convertedEntry struct {
 	claims *Claims
 }
 
-const convertedSlots = 4096 // a power of two
+const convertedSlots = C.JG_KNOWN_SLOTS
 
 func (cc *convertedClaims) get(id uint64) *Claims {
 	if e := cc.slots[id&(convertedSlots-1)].Load(); e != nil && e.id == id {
@@ -317,18 +428,38 @@ func (cc *convertedClaims) get(id uint64) *Claims {
 }
 
 func (cc *convertedClaims) put(id uint64, c *Claims) {
-	cc.slots[id&(convertedSlots-1)].Store(&convertedEntry{id: id, claims: c})
+	i := id & (convertedSlots - 1)
+	cc.slots[i].Store(&convertedEntry{id: id, claims: c})
+	cc.ids[i].Store(id) // after the entry: an id jg_validate sees has its copy
+
 }
 
-// kindName is the kind of a code without allocating (the sentinel table), or the static
+// kindName is the kind of a code without allocating (the engine's table), or the static
 // name the engine gave.
 func kindName(code int, name *C.char) string {
-	for _, s := range kindSentinels {
-		if s.code == code {
-			return s.kind
-		}
+	if k := errorKinds.byCode[code]; k != nil {
+		return k.Kind
 	}
 	return C.GoString(name)
+}
+
+// loadErrorKinds reads the engine's error table (jwtgate_error_kinds_json).
+func loadErrorKinds() errorTable {
+	var out *C.char
+	if r := C.jwtgate_error_kinds_json(&out); r != C.JWTGATE_OK {
+		panic("jwtgate: the engine's error table is unavailable (result " + strconv.Itoa(int(r)) + ")")
+	}
+	text := C.GoString(out)
+	C.jwtgate_string_free(out)
+	t := errorTable{byCode: map[int]*errorKind{}, byName: map[string]*errorKind{}}
+	if err := json.Unmarshal([]byte(text), &t.rows); err != nil {
+		panic("jwtgate: the engine's error table: " + err.Error())
+	}
+	for i := range t.rows {
+		t.byCode[t.rows[i].Code] = &t.rows[i]
+		t.byName[t.rows[i].Kind] = &t.rows[i]
+	}
+	return t
 }
 
 // Ready loads the remote key sets now (every issuer's), so that the first requests do not
@@ -529,15 +660,12 @@ func Version() string {
 // takeError converts a C error into an *Error and releases it.
 func takeError(cerr *C.jwtgate_error) error {
 	if cerr == nil {
-		return &Error{kind: "internal", code: codeInternal, lo: codeInternal, hi: codeInternal,
-			status: 500, message: "no error object"}
+		return ErrInternal.withMessage("no error object")
 	}
 	code := int(C.jwtgate_error_code(cerr))
 	e := &Error{
-		kind:    C.GoString(C.jwtgate_error_kind(cerr)),
+		kind:    kindName(code, C.jwtgate_error_kind(cerr)),
 		code:    code,
-		lo:      code,
-		hi:      code,
 		message: C.GoString(C.jwtgate_error_message(cerr)),
 		status:  int(C.jwtgate_error_http_status(cerr)),
 	}
@@ -551,8 +679,8 @@ func resultError(r C.jwtgate_result) error {
 		return nil
 	}
 	code := int(r)
-	return &Error{kind: C.GoString(C.jwtgate_result_name(C.uint32_t(r))), code: code, lo: code,
-		hi: code, status: 500, message: "call refused"}
+	return &Error{kind: kindName(code, C.jwtgate_result_name(C.uint32_t(r))), code: code, status: 500,
+		message: "call refused"}
 }
 
 // resultName is the stable name the C ABI gives a result code ("" for none).

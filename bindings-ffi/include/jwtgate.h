@@ -10,7 +10,9 @@
  *   freeing twice is forbidden;
  * - strings going in are (const uint8_t *ptr, size_t len) and must be UTF-8; ptr must not
  *   be NULL even when len is 0, unless the function says the input is optional (the
- *   issuer of jwtgate_validator_refresh_keys);
+ *   issuer of jwtgate_validator_refresh_keys, the scopes, realm and message of the HTTP
+ *   helpers, an absent Authorization header); an Authorization header is the client's and
+ *   need not be UTF-8;
  * - a jwtgate_validator may be used from many threads at once.
  */
 
@@ -23,11 +25,12 @@
 
 // The outcome of a call: `JWTGATE_OK` (0) or the stable code of what went wrong.
 //
-// The codes are grouped in ranges, as in the core: 1000-1399 the token is bad (HTTP 401,
-// RFC 6750 `invalid_token`); 1400-1499 the token is good but lacks what the request needs
-// (403); 2000-2999 the provider or its keys cannot be reached (503, retry later);
-// 3000-3999 the configuration is invalid; 9000 a bug in jwtgate. Codes never change
-// meaning; new ones may be added.
+// The codes are grouped in ranges, as in the core: 1000-1399 the token or the request's
+// credentials are bad (HTTP 401, RFC 6750 `invalid_token`; 1005 `invalid_request` is 400);
+// 1400-1499 the token is good but lacks what the request needs (403); 2000-2999 the
+// provider or its keys cannot be reached (503, retry later); 3000-3999 the configuration is
+// invalid; 9000 a bug in jwtgate. Codes never change meaning; new ones may be added. The
+// core's whole table (kind, class, status, ...): `jwtgate_error_kinds_json`.
 enum jwtgate_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -48,9 +51,13 @@ enum jwtgate_result
   JWTGATE_UNSUPPORTED_TOKEN = 1002,
   // A header parameter jwtgate refuses (`crit`, `b64`).
   JWTGATE_UNSUPPORTED_HEADER = 1003,
-  // The request carries no bearer token (raised by HTTP integrations such as the Go
-  // middleware; the core never returns it for a token it was given).
+  // The request carries no bearer token (`jwtgate_http_bearer_token`,
+  // `jwtgate_validate_authorization`; never for a token given directly): HTTP 401 with a
+  // bare challenge (RFC 6750 §3.1).
   JWTGATE_MISSING_TOKEN = 1004,
+  // The `Authorization` header names the Bearer scheme but its credentials are not one
+  // RFC 6750 §2.1 `b64token`: HTTP 400 `invalid_request`.
+  JWTGATE_INVALID_REQUEST = 1005,
   // `alg` is `none`, not allowed, or not the algorithm of the key.
   JWTGATE_ALGORITHM_NOT_ALLOWED = 1100,
   // No key matches the token's `kid` and algorithm.
@@ -128,8 +135,8 @@ const char *jwtgate_error_kind(const jwtgate_error *err);
 // `err` is NULL.
 uint32_t jwtgate_error_code(const jwtgate_error *err);
 
-// The HTTP status a resource server should answer for `err` (401, 403, 503 or 500), or 0
-// when `err` is NULL.
+// The HTTP status a resource server should answer for `err` (400, 401, 403, 503 or 500), or
+// 0 when `err` is NULL. The whole answer (challenge, body): `jwtgate_http_answer`.
 uint16_t jwtgate_error_http_status(const jwtgate_error *err);
 
 // The human-readable message of `err`, NUL-terminated UTF-8, borrowed from `err`: valid
@@ -143,8 +150,31 @@ void jwtgate_error_free(jwtgate_error *err);
 // value that is not a jwtgate_result.
 const char *jwtgate_result_name(uint32_t result);
 
-// Releases a string this library returned as `char *` (stats, metrics, health). NULL is
-// accepted and ignored. Never pass such a string to free(3).
+// Creates an error of the core kind whose code is `code`, with `message` (UTF-8, `len`
+// bytes; `len` 0 for none): for a server that refuses a request for a reason of its own (its
+// deadline for a key fetch passed: `JWTGATE_KEYS_NOT_LOADED`) and answers it with
+// `jwtgate_http_answer`. On success `*out` receives the error (release it with
+// `jwtgate_error_free`). A code that is not a core kind (`JWTGATE_OK`, the C-only results,
+// an unallocated number) or a message that is not UTF-8 is `JWTGATE_INVALID_ARGUMENT`.
+jwtgate_result jwtgate_error_new(uint32_t code,
+                                 const uint8_t *message,
+                                 size_t len,
+                                 jwtgate_error **out);
+
+// The core's error table, the one every face builds its error types from, as a JSON array
+// in code order: one object per kind with `kind`, `code`, `status` (the HTTP status),
+// `class` (the error class every face raises: "malformed", "signature", ...),
+// `oauth_error` (RFC 6750 §3.1 code, null for `missing_token`), `client_description`
+// (what a client is told in place of the message, null when the message is safe to send),
+// `token_fault` (RFC 6750 `invalid_token` family) and `unavailable` (retrying later may
+// succeed). The C-only results (`JWTGATE_NULL_PARAMETER`, `JWTGATE_INVALID_ARGUMENT`) are
+// not kinds and are not listed. `*out` is NUL-terminated UTF-8 owned by the caller: release
+// it with `jwtgate_string_free`.
+jwtgate_result jwtgate_error_kinds_json(char **out);
+
+// Releases a string this library returned as `char *` (stats, metrics, health, HTTP
+// answers, the error table). NULL is accepted and ignored. Never pass such a string to
+// free(3).
 void jwtgate_string_free(char *s);
 
 // The version of jwtgate, e.g. "0.1.0" (static, NUL-terminated).
@@ -297,6 +327,75 @@ jwtgate_result jwtgate_revoke_subject(const jwtgate_validator *v,
                                       double issued_before,
                                       size_t *removed,
                                       jwtgate_error **err);
+
+// Finds the bearer token in an `Authorization` header value (`header`, `header_len` bytes;
+// NULL with length 0 when the request has no such header), without copying: on success the
+// token is the `*token_len` bytes at `header + *offset`.
+//
+// RFC 6750 §2.1: the scheme is compared case-insensitively and surrounding blanks are
+// ignored. No header, an empty one or another scheme (`Basic ...`) is
+// `JWTGATE_MISSING_TOKEN` (answer 401 with a bare challenge); `Bearer` with nothing after it,
+// several values or characters outside `b64token` (bytes that are not UTF-8 included) is
+// `JWTGATE_INVALID_REQUEST` (answer 400). `jwtgate_http_answer` builds either answer.
+jwtgate_result jwtgate_http_bearer_token(const uint8_t *header,
+                                         size_t header_len,
+                                         size_t *offset,
+                                         size_t *token_len,
+                                         jwtgate_error **err);
+
+// A request's `Authorization` header value checked in one call: the bearer token found as
+// `jwtgate_http_bearer_token` finds it, validated as `jwtgate_validate` validates it, then the
+// `scopes` the route requires (space-separated UTF-8, `scopes_len` bytes; length 0 for none,
+// `scopes` then may be NULL) checked as `jwtgate_claims_require_scopes` checks them.
+//
+// On success `*out` receives the claims (release with `jwtgate_claims_free`). On failure the
+// result is the first problem found (`JWTGATE_MISSING_TOKEN`, `JWTGATE_INVALID_REQUEST`, a
+// token fault, `JWTGATE_INSUFFICIENT_SCOPE`, ...): pass the error to `jwtgate_http_answer`
+// for the response. Blocks while keys are fetched, as `jwtgate_validate` does.
+jwtgate_result jwtgate_validate_authorization(const jwtgate_validator *v,
+                                              const uint8_t *header,
+                                              size_t header_len,
+                                              const uint8_t *scopes,
+                                              size_t scopes_len,
+                                              jwtgate_claims **out,
+                                              jwtgate_error **err);
+
+// As `jwtgate_validate_authorization`, but never does network I/O, as
+// `jwtgate_validate_local`: `JWTGATE_KEYS_NOT_LOADED` where keys would have to be fetched.
+jwtgate_result jwtgate_validate_authorization_local(const jwtgate_validator *v,
+                                                    const uint8_t *header,
+                                                    size_t header_len,
+                                                    const uint8_t *scopes,
+                                                    size_t scopes_len,
+                                                    jwtgate_claims **out,
+                                                    jwtgate_error **err);
+
+// The HTTP answer to a refused request, the same in every jwtgate face: `error` is what a
+// call returned; `realm` (UTF-8, `realm_len` bytes; length 0 for none) is sent in the
+// challenge; `scopes` (space-separated, as for `jwtgate_validate_authorization`; length 0
+// for none) are the route's required scopes, sent with a 403 (RFC 6750 §3).
+//
+// On success `*status` receives the status (400, 401, 403, 503 or 500), `*challenge` the
+// `WWW-Authenticate` value (400, 401 and 403 only; NULL otherwise) and `*body` the JSON body
+// (`{"error": ..., "error_description": ..., "kind": ...}`, to send as `application/json`);
+// both strings are owned by the caller: release them with `jwtgate_string_free`.
+//
+// The description is the error's message for token faults (it never contains the token and
+// quotes at most a few bytes of the client's input) and a fixed text otherwise: the message of
+// an unreachable provider names its URL and the OS error, for the log only (CWE-209). Quoted
+// values are escaped and bounded (RFC 9110 §5.6.4). A request without credentials gets a
+// bare challenge (RFC 6750 §3.1). An error of the C face itself (`JWTGATE_NULL_PARAMETER`,
+// `JWTGATE_INVALID_ARGUMENT`) is answered as `internal` (500). A `realm` or `scopes` that is
+// not UTF-8 is `JWTGATE_INVALID_ARGUMENT`.
+jwtgate_result jwtgate_http_answer(const jwtgate_error *error,
+                                   const uint8_t *realm,
+                                   size_t realm_len,
+                                   const uint8_t *scopes,
+                                   size_t scopes_len,
+                                   uint16_t *status,
+                                   char **challenge,
+                                   char **body,
+                                   jwtgate_error **err);
 
 #ifdef __cplusplus
 }  // extern "C"

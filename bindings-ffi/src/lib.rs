@@ -29,10 +29,17 @@
 mod error;
 mod result;
 mod validator;
+// Then the HTTP edge, built on them.
+mod edge;
 
+pub use edge::{
+    jwtgate_http_answer, jwtgate_http_bearer_token, jwtgate_validate_authorization,
+    jwtgate_validate_authorization_local,
+};
 pub use error::{
     jwtgate_error, jwtgate_error_code, jwtgate_error_free, jwtgate_error_http_status,
-    jwtgate_error_kind, jwtgate_error_message, jwtgate_result_name, jwtgate_string_free,
+    jwtgate_error_kind, jwtgate_error_kinds_json, jwtgate_error_message, jwtgate_error_new,
+    jwtgate_result_name, jwtgate_string_free,
 };
 pub use result::jwtgate_result;
 pub use validator::{

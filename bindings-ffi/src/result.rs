@@ -5,7 +5,8 @@
 //! the number every other face reports. Two values exist only in the C face (misuse of the
 //! ABI itself); they sit below the core's first range (1000), which the core never
 //! allocates. The enum is written out literally because cbindgen does not expand macros;
-//! `every_core_kind_has_a_result` keeps it in step with the core.
+//! `every_core_kind_has_a_result_with_its_code_and_name` keeps it in step with the
+//! core.
 
 use std::ffi::CStr;
 
@@ -13,11 +14,12 @@ use jwtgate::ErrorKind;
 
 /// The outcome of a call: `JWTGATE_OK` (0) or the stable code of what went wrong.
 ///
-/// The codes are grouped in ranges, as in the core: 1000-1399 the token is bad (HTTP 401,
-/// RFC 6750 `invalid_token`); 1400-1499 the token is good but lacks what the request needs
-/// (403); 2000-2999 the provider or its keys cannot be reached (503, retry later);
-/// 3000-3999 the configuration is invalid; 9000 a bug in jwtgate. Codes never change
-/// meaning; new ones may be added.
+/// The codes are grouped in ranges, as in the core: 1000-1399 the token or the request's
+/// credentials are bad (HTTP 401, RFC 6750 `invalid_token`; 1005 `invalid_request` is 400);
+/// 1400-1499 the token is good but lacks what the request needs (403); 2000-2999 the
+/// provider or its keys cannot be reached (503, retry later); 3000-3999 the configuration is
+/// invalid; 9000 a bug in jwtgate. Codes never change meaning; new ones may be added. The
+/// core's whole table (kind, class, status, ...): `jwtgate_error_kinds_json`.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum jwtgate_result {
@@ -36,9 +38,13 @@ pub enum jwtgate_result {
     JWTGATE_UNSUPPORTED_TOKEN = 1002,
     /// A header parameter jwtgate refuses (`crit`, `b64`).
     JWTGATE_UNSUPPORTED_HEADER = 1003,
-    /// The request carries no bearer token (raised by HTTP integrations such as the Go
-    /// middleware; the core never returns it for a token it was given).
+    /// The request carries no bearer token (`jwtgate_http_bearer_token`,
+    /// `jwtgate_validate_authorization`; never for a token given directly): HTTP 401 with a
+    /// bare challenge (RFC 6750 §3.1).
     JWTGATE_MISSING_TOKEN = 1004,
+    /// The `Authorization` header names the Bearer scheme but its credentials are not one
+    /// RFC 6750 §2.1 `b64token`: HTTP 400 `invalid_request`.
+    JWTGATE_INVALID_REQUEST = 1005,
     /// `alg` is `none`, not allowed, or not the algorithm of the key.
     JWTGATE_ALGORITHM_NOT_ALLOWED = 1100,
     /// No key matches the token's `kid` and algorithm.
@@ -93,6 +99,7 @@ const NAMES: &[(jwtgate_result, &CStr)] = &[
     (JWTGATE_UNSUPPORTED_TOKEN, c"unsupported_token"),
     (JWTGATE_UNSUPPORTED_HEADER, c"unsupported_header"),
     (JWTGATE_MISSING_TOKEN, c"missing_token"),
+    (JWTGATE_INVALID_REQUEST, c"invalid_request"),
     (JWTGATE_ALGORITHM_NOT_ALLOWED, c"algorithm_not_allowed"),
     (JWTGATE_KEY_NOT_FOUND, c"key_not_found"),
     (JWTGATE_SIGNATURE_INVALID, c"signature_invalid"),
@@ -124,6 +131,14 @@ impl jwtgate_result {
             .iter()
             .find(|(r, _)| *r as u32 == code)
             .map_or(JWTGATE_INTERNAL, |(r, _)| *r)
+    }
+
+    /// The core kind of this result; `None` for `JWTGATE_OK` and the C-only results.
+    pub(crate) fn core_kind(self) -> Option<ErrorKind> {
+        ErrorKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.code() == self as u32)
     }
 
     pub(crate) fn from_code(code: u32) -> Option<jwtgate_result> {
@@ -174,5 +189,39 @@ mod tests {
             core.len() + 3,
             "ok + two misuse results + one per kind"
         );
+    }
+
+    /// `jwtgate_error_kinds_json` is the core's table, and every kind in it is a result here.
+    #[test]
+    fn the_published_table_is_the_cores() {
+        let mut out = std::ptr::null_mut();
+        // SAFETY: a live local; the string is released below.
+        let json = unsafe {
+            assert_eq!(crate::jwtgate_error_kinds_json(&mut out), JWTGATE_OK);
+            let json = CStr::from_ptr(out).to_str().unwrap().to_string();
+            crate::jwtgate_string_free(out);
+            json
+        };
+        let table: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+        assert_eq!(table.len(), ErrorKind::ALL.len());
+        for (row, kind) in table.iter().zip(ErrorKind::ALL) {
+            assert_eq!(row["kind"], kind.as_str());
+            assert_eq!(row["code"], kind.code());
+            assert_eq!(row["status"], kind.http_status());
+            assert_eq!(row["class"], kind.class());
+            assert_eq!(row["oauth_error"].as_str(), kind.oauth_error());
+            assert_eq!(
+                row["client_description"].as_str(),
+                kind.client_description()
+            );
+            let r = jwtgate_result::from_code(kind.code()).expect("a result per kind");
+            assert_eq!(r.core_kind(), Some(*kind));
+        }
+        let invalid_request = &table[ErrorKind::ALL
+            .iter()
+            .position(|k| k.as_str() == "invalid_request")
+            .unwrap()];
+        assert_eq!(invalid_request["code"], 1005);
+        assert_eq!(invalid_request["status"], 400);
     }
 }

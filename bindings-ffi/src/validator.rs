@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 
 use jwtgate::{Validated, Validator};
 
-use crate::error::{call, call_infallible, jwtgate_error, out_ptr, owned_c_string, text_arg};
+use crate::error::{
+    call, call_infallible, jwtgate_error, optional_text_arg, out_ptr, owned_c_string, text_arg,
+};
 use crate::result::jwtgate_result;
 
 /// A validator: one issuer and policy (or several, with `issuers`), their keys and a result
@@ -39,7 +41,9 @@ impl std::fmt::Debug for jwtgate_claims {
 ///
 /// # Safety
 /// `v` is NULL or a live validator created by this library.
-unsafe fn validator<'a>(v: *const jwtgate_validator) -> Result<&'a Validator, jwtgate_error> {
+pub(crate) unsafe fn validator<'a>(
+    v: *const jwtgate_validator,
+) -> Result<&'a Validator, jwtgate_error> {
     // SAFETY: the caller's contract.
     unsafe { v.as_ref() }
         .map(|v| &v.inner)
@@ -189,6 +193,34 @@ pub unsafe extern "C" fn jwtgate_validator_clear_cache(
     })
 }
 
+/// Hands validated claims to C through `out` (checked not NULL by the caller).
+pub(crate) fn claims_out(validated: Validated, out: *mut *mut jwtgate_claims) {
+    let handle = Box::into_raw(Box::new(jwtgate_claims {
+        validated,
+        scopes: OnceLock::new(),
+    }));
+    // SAFETY: `out` is not NULL and points to writable storage (API contract).
+    unsafe { *out = handle };
+}
+
+/// A space-separated list of scopes as the core takes it.
+pub(crate) fn scope_list(scopes: &str) -> Vec<&str> {
+    scopes.split(' ').filter(|s| !s.is_empty()).collect()
+}
+
+/// An optional space-separated list of scopes (`len` 0: none, whatever `ptr` is).
+///
+/// # Safety
+/// As `crate::error::text`.
+pub(crate) unsafe fn optional_scope_list<'a>(
+    ptr: *const u8,
+    len: usize,
+) -> Result<Vec<&'a str>, jwtgate_error> {
+    // SAFETY: forwarded contract.
+    let scopes = unsafe { optional_text_arg(ptr, len, "scopes") }?;
+    Ok(scope_list(scopes.unwrap_or("")))
+}
+
 /// Shared body of the two validate functions.
 fn validate_with(
     v: *const jwtgate_validator,
@@ -206,13 +238,7 @@ fn validate_with(
         // just as the core would call any other undecodable token.
         // SAFETY: readable bytes are the caller's contract.
         let token = unsafe { text_arg(token, len, "token", jwtgate_result::JWTGATE_MALFORMED) }?;
-        let validated = how(v, token)?;
-        let handle = Box::into_raw(Box::new(jwtgate_claims {
-            validated,
-            scopes: OnceLock::new(),
-        }));
-        // SAFETY: `out` is not NULL and points to writable storage (API contract).
-        unsafe { *out = handle };
+        claims_out(how(v, token)?, out);
         Ok(())
     })
 }
@@ -332,8 +358,7 @@ pub unsafe extern "C" fn jwtgate_claims_require_scopes(
                 jwtgate_result::JWTGATE_INVALID_ARGUMENT,
             )
         }?;
-        let required: Vec<&str> = scopes.split(' ').filter(|s| !s.is_empty()).collect();
-        c.validated.claims().require_scopes(&required)?;
+        c.validated.claims().require_scopes(&scope_list(scopes))?;
         Ok(())
     })
 }
