@@ -41,9 +41,17 @@ fmt-check:
 # Debug builds, one target dir. `cargo test` covers the workspace's default members: the core
 # (unit, vectors, JWKS, introspection, provider, validator, Wycheproof tests), the vector
 # generator and the FFI crate. The Python and Node crates are tested through their faces.
-test-rust: provider-deps
+test-rust: provider-deps redis-deps
 	$(CARGO) test --locked
 	$(CARGO) run --locked -q -p jwtgate-vectorgen -- --check
+
+# redis-server and redis-cli (Debian's redis-server package) for the fleet tests, which start
+# their own servers on free loopback ports and stop them by PID. Installed when missing.
+.PHONY: redis-deps
+redis-deps:
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
 
 # The real OpenID provider (oidc-provider) the integration tests start on loopback.
 provider-deps: tests/provider/node_modules/.installed

@@ -107,6 +107,20 @@ export interface EngineOptions {
   breakerThreshold?: number
   /** How long an open circuit fails fast. Default 30. */
   breakerCooldown?: number
+  /**
+   * Fleet mode (docs/fleet.md): instances sharing one Redis share introspection answers, key
+   * sets and revocations. `redis://` or `rediss://` URL, with user and password if any.
+   * Exclusive with `redisClusterUrls`; `fleetSecret` is then required.
+   */
+  redisUrl?: string
+  /** Seed node URLs of a Redis Cluster. */
+  redisClusterUrls?: string[]
+  /** Prefix of every Redis key and channel. Default `jwtgate:`. */
+  redisPrefix?: string
+  /** Seconds per Redis command; slower is a failure and the instance goes on alone. Default 0.05. */
+  redisTimeout?: number
+  /** At least 32 bytes, the same on every instance: keys and authenticates what jwtgate writes to Redis. */
+  fleetSecret?: string
 }
 
 /** One issuer: its options and the engine's at the top level. */

@@ -109,6 +109,16 @@ type Config struct {
 	// BreakerCooldown (seconds).
 	BreakerThreshold *int     `json:"breaker_threshold,omitempty"`
 	BreakerCooldown  *float64 `json:"breaker_cooldown,omitempty"`
+	// Fleet mode (docs/fleet.md): instances sharing one Redis share introspection answers,
+	// key sets and revocations. RedisURL ("redis://" or "rediss://", with user and password
+	// if any) or RedisClusterURLs (seed nodes); FleetSecret (at least 32 bytes, the same on
+	// every instance) is then required. RedisPrefix defaults to "jwtgate:", RedisTimeout
+	// (seconds per command) to 0.05. Redis down never fails a request.
+	RedisURL         string   `json:"redis_url,omitempty"`
+	RedisClusterURLs []string `json:"redis_cluster_urls,omitempty"`
+	RedisPrefix      string   `json:"redis_prefix,omitempty"`
+	RedisTimeout     *float64 `json:"redis_timeout,omitempty"`
+	FleetSecret      string   `json:"fleet_secret,omitempty"`
 }
 
 // MarshalJSON writes the canonical document. It differs from the default encoding in two

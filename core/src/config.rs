@@ -118,6 +118,22 @@ pub struct Config {
     pub issuers: Option<Vec<IssuerConfig>>,
     /// How long an open circuit fails fast before one probe is let through. Default 30 s.
     pub breaker_cooldown: f64,
+    /// Fleet mode: `redis://` or `rediss://` (TLS) URL of one Redis, with user and password
+    /// if any. Instances that share it share introspection results, key sets and
+    /// revocations (docs/fleet.md). Exclusive with `redis_cluster_urls`. Default: none (each
+    /// instance alone, nothing to install).
+    pub redis_url: Option<String>,
+    /// Fleet mode on a Redis Cluster: seed node URLs (`redis://` or `rediss://`).
+    pub redis_cluster_urls: Option<Vec<String>>,
+    /// Prefix of every Redis key and channel jwtgate uses. Default `jwtgate:`.
+    pub redis_prefix: String,
+    /// Seconds per Redis command; a slower command counts as a failure and the instance goes
+    /// on alone. Default 0.05.
+    pub redis_timeout: f64,
+    /// Required with Redis: at least 32 bytes, the same on every instance. Keys every Redis
+    /// key (an HMAC of the token, never the token) and authenticates every value jwtgate
+    /// writes, so that whoever can write to Redis cannot make an instance accept a token.
+    pub fleet_secret: Option<String>,
 }
 
 /// One issuer of a many-issuer configuration (`issuers`). The names and meanings are those of
@@ -211,6 +227,11 @@ impl Default for Config {
             breaker_threshold: 5,
             breaker_cooldown: 30.0,
             issuers: None,
+            redis_url: None,
+            redis_cluster_urls: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.to_string(),
+            redis_timeout: 0.05,
+            fleet_secret: None,
         }
     }
 }
@@ -269,6 +290,58 @@ pub(crate) struct Settings {
     pub fetch_deadline: Duration,
     pub breaker_threshold: u32,
     pub breaker_cooldown: Duration,
+    /// Fleet mode (Redis): `None` when no Redis is configured.
+    pub fleet: Option<FleetSettings>,
+}
+
+/// Where the fleet's shared state lives and how it is protected.
+#[derive(Clone)]
+pub(crate) struct FleetSettings {
+    pub target: RedisTarget,
+    pub prefix: String,
+    pub timeout: Duration,
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for FleetSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URLs may carry a password and the secret is one: neither is printed.
+        f.debug_struct("FleetSettings")
+            .field("target", &self.target.redacted())
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One Redis or the seed nodes of a Redis Cluster.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) enum RedisTarget {
+    Single(String),
+    Cluster(Vec<String>),
+}
+
+impl RedisTarget {
+    /// The URLs without user or password, for health and logs.
+    pub(crate) fn redacted(&self) -> Vec<String> {
+        let urls = match self {
+            RedisTarget::Single(u) => std::slice::from_ref(u),
+            RedisTarget::Cluster(list) => list.as_slice(),
+        };
+        urls.iter().map(|u| redact_redis_url(u)).collect()
+    }
+}
+
+/// `redis://user:password@host:port/db` → `redis://host:port/db`.
+pub(crate) fn redact_redis_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => "(invalid URL)".to_string(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -579,7 +652,79 @@ impl Config {
             fetch_deadline,
             breaker_threshold: self.breaker_threshold,
             breaker_cooldown: duration("breaker_cooldown", self.breaker_cooldown)?,
+            fleet: self.fleet_setting()?,
         })
+    }
+
+    /// The Redis options: all of them or none (a half-configured fleet must not silently run
+    /// alone, and a `fleet_secret` with no Redis would be a setting that does nothing).
+    fn fleet_setting(&self) -> Result<Option<FleetSettings>> {
+        let target = match (&self.redis_url, &self.redis_cluster_urls) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "redis_url",
+                    "give either redis_url or redis_cluster_urls, not both",
+                ));
+            }
+            (Some(url), None) => RedisTarget::Single(check_redis_url("redis_url", url)?),
+            (None, Some(urls)) => {
+                if urls.is_empty() || urls.len() > MAX_REDIS_SEEDS {
+                    return Err(Error::config(
+                        "redis_cluster_urls",
+                        format!("must list between 1 and {MAX_REDIS_SEEDS} seed nodes"),
+                    ));
+                }
+                let mut checked = Vec::with_capacity(urls.len());
+                for (i, url) in urls.iter().enumerate() {
+                    checked.push(check_redis_url(&format!("redis_cluster_urls[{i}]"), url)?);
+                }
+                RedisTarget::Cluster(checked)
+            }
+            (None, None) => {
+                if self.fleet_secret.is_some() {
+                    return Err(Error::config(
+                        "fleet_secret",
+                        "is only used with redis_url or redis_cluster_urls",
+                    ));
+                }
+                return Ok(None);
+            }
+        };
+        let secret = match &self.fleet_secret {
+            None => {
+                return Err(Error::config(
+                    "fleet_secret",
+                    "is required with Redis: it keys and authenticates everything jwtgate writes there",
+                ));
+            }
+            Some(s) if s.len() < 32 => {
+                return Err(Error::config("fleet_secret", "must be at least 32 bytes"));
+            }
+            Some(s) => s.as_bytes().to_vec(),
+        };
+        if self.redis_prefix.is_empty()
+            || self.redis_prefix.len() > 64
+            || !self.redis_prefix.bytes().all(|b| b.is_ascii_graphic())
+            || self.redis_prefix.contains(['{', '}'])
+        {
+            return Err(Error::config(
+                "redis_prefix",
+                "must be 1 to 64 printable ASCII characters, without spaces or braces",
+            ));
+        }
+        let timeout = duration("redis_timeout", self.redis_timeout)?;
+        if timeout.is_zero() || timeout > Duration::from_secs(10) {
+            return Err(Error::config(
+                "redis_timeout",
+                "must be more than 0 and at most 10 seconds",
+            ));
+        }
+        Ok(Some(FleetSettings {
+            target,
+            prefix: self.redis_prefix.clone(),
+            timeout,
+            secret,
+        }))
     }
 
     fn introspection_setting(&self) -> Result<Option<IntrospectionSettings>> {
@@ -734,8 +879,36 @@ const PER_ISSUER_ONLY: [&str; 11] = [
     "client_secret",
 ];
 
-/// Fields whose values are never shown in a message.
-const SECRET_FIELDS: [&str; 2] = ["client_secret", "shared_secret"];
+/// Fields whose values are never shown in a message (a Redis URL may hold a password).
+const SECRET_FIELDS: [&str; 4] = [
+    "client_secret",
+    "shared_secret",
+    "fleet_secret",
+    "redis_url",
+];
+
+/// The default `redis_prefix`.
+pub const DEFAULT_REDIS_PREFIX: &str = "jwtgate:";
+/// More seed nodes than this is a configuration generator gone wrong.
+const MAX_REDIS_SEEDS: usize = 64;
+
+/// A Redis URL: `redis://` or `rediss://` (TLS), with a host. Messages never quote it (it
+/// may carry a password).
+fn check_redis_url(field: &str, text: &str) -> Result<String> {
+    let url = url::Url::parse(text).map_err(|e| {
+        Error::config(
+            field,
+            format!("is not a valid URL ({e}); the value is not shown"),
+        )
+    })?;
+    if !matches!(url.scheme(), "redis" | "rediss") {
+        return Err(Error::config(field, "must be a redis:// or rediss:// URL"));
+    }
+    if url.host().is_none() {
+        return Err(Error::config(field, "URL has no host"));
+    }
+    Ok(text.to_string())
+}
 
 /// More issuers than this in one validator is a configuration generator gone wrong.
 const MAX_ISSUERS: usize = 64;

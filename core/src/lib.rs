@@ -24,6 +24,7 @@ pub mod config;
 mod discovery;
 pub mod edge;
 mod error;
+mod fleet;
 mod http;
 mod introspect;
 mod json;
@@ -39,6 +40,7 @@ mod validator;
 
 pub use config::{Audience, ClientAuth, Config, IssuerConfig, Mode};
 pub use error::{Error, ErrorKind, Result};
+pub use fleet::{FleetHealth, FleetStats};
 pub use http::breaker::{BreakerHealth, BreakerState};
 pub use introspect::IntrospectionHealth;
 pub use jwks::JwksHealth;

@@ -172,6 +172,7 @@ impl Stats {
             introspection_throttled: self.introspection_throttled.get(),
             http_retries: self.http_retries.get(),
             breaker_transitions,
+            fleet: crate::fleet::FleetStats::default(),
         }
     }
 }
@@ -211,8 +212,11 @@ pub struct StatsSnapshot {
     pub introspection_throttled: u64,
     /// HTTP retries (JWKS, discovery and introspection).
     pub http_retries: u64,
-    /// Circuit-breaker state changes, all endpoints.
+    /// Circuit-breaker state changes, all endpoints (Redis included).
     pub breaker_transitions: u64,
+    /// Fleet mode's counters (`redis_*`; zero without Redis), flat in the JSON.
+    #[serde(flatten)]
+    pub fleet: crate::fleet::FleetStats,
 }
 
 impl StatsSnapshot {

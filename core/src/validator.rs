@@ -37,6 +37,7 @@ use crate::claims;
 use crate::config::{Config, KeySourceSetting, Mode as TokenMode, Settings};
 use crate::discovery::Discovery;
 use crate::error::{Error, ErrorKind, Result};
+use crate::fleet::{Fleet, FleetHealth, Revocation, RevocationKind, RevocationSink};
 use crate::http::BreakerHealth;
 use crate::introspect::{IntrospectionHealth, Introspector};
 use crate::json;
@@ -85,6 +86,8 @@ struct Inner {
     cache: Arc<ResultCache>,
     revocations: Revocations,
     stats: Arc<Stats>,
+    /// Fleet mode (Redis): shared introspection answers, key sets and revocations.
+    fleet: Option<Arc<Fleet>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -132,6 +135,8 @@ pub struct Health {
     pub introspection: Option<IntrospectionHealth>,
     pub cache_entries: usize,
     pub issuers: Vec<IssuerHealth>,
+    /// Fleet mode: the Redis connection, subscription and breaker (`None` without Redis).
+    pub fleet: Option<FleetHealth>,
 }
 
 /// One issuer's part of [`Health`].
@@ -170,9 +175,13 @@ impl Validator {
             }
         }
         let introspecting = all.iter().position(|s| s.introspection.is_some());
+        let fleet = match &global.fleet {
+            Some(settings) => Some(Arc::new(Fleet::new(settings, global.breaker_threshold)?)),
+            None => None,
+        };
         let issuers = all
             .into_iter()
-            .map(|settings| Issuer::new(settings, &cache, &stats))
+            .map(|settings| Issuer::new(settings, &cache, &stats, fleet.clone()))
             .collect::<Result<Vec<Issuer>>>()?;
         Ok(Validator {
             inner: Arc::new(Inner {
@@ -182,6 +191,7 @@ impl Validator {
                 cache,
                 revocations: Revocations::default(),
                 stats,
+                fleet,
             }),
         })
     }
@@ -288,8 +298,21 @@ impl Validator {
     /// issuers are always ready. A provider that cannot be reached is `jwks_unavailable`; a
     /// configuration mistake that retrying will not fix (the provider's metadata names another
     /// issuer) is `config`, with the expected and the found value.
+    ///
+    /// In fleet mode it also starts the revocation subscription and waits for it up to
+    /// `fetch_timeout`; Redis being down is never an error here (`health().fleet` says).
     pub async fn ready(&self) -> Result<()> {
         let all: Vec<usize> = (0..self.inner.issuers.len()).collect();
+        if let Some(fleet) = &self.inner.fleet {
+            self.inner.subscribe();
+            let bound = self.inner.global().fetch_timeout;
+            let fleet = fleet.clone();
+            // On jwtgate's runtime: `ready()` may be awaited from any executor.
+            let waited = runtime::shared()
+                .runtime
+                .spawn(async move { fleet.wait_subscribed(bound).await });
+            let _ = waited.await;
+        }
         self.inner.load_keys(&all, false).await
     }
 
@@ -382,8 +405,13 @@ impl Validator {
                 ));
             }
         }
-        inner.revocations.revoke_jti(jti, until, now);
-        let removed = inner.cache.purge(|v| v.claims().jti() == Some(jti));
+        let revocation = Revocation {
+            kind: RevocationKind::Jti,
+            id: jti.to_owned(),
+            at: until,
+        };
+        let removed = inner.apply(&revocation);
+        inner.share(revocation);
         tracing::info!(target: "jwtgate::audit", event = "revoke_jti", removed, "token revoked by jti");
         Ok(removed)
     }
@@ -415,18 +443,30 @@ impl Validator {
             }
             Some(t) => t,
         };
-        inner.revocations.revoke_subject(sub, cutoff);
-        let removed = inner
-            .cache
-            .purge(|v| inner.revocations.is_revoked(v.claims(), now));
+        let revocation = Revocation {
+            kind: RevocationKind::Sub,
+            id: sub.to_owned(),
+            at: Some(cutoff),
+        };
+        let removed = inner.apply(&revocation);
+        inner.share(revocation);
         tracing::info!(target: "jwtgate::audit", event = "revoke_subject", removed, "tokens revoked by subject");
         Ok(removed)
     }
 
     pub fn stats(&self) -> StatsSnapshot {
         let inner = &self.inner;
-        let transitions = inner.issuers.iter().map(Issuer::breaker_transitions).sum();
-        inner.stats.snapshot(inner.cache.len(), transitions)
+        let transitions = inner
+            .issuers
+            .iter()
+            .map(Issuer::breaker_transitions)
+            .sum::<u64>()
+            + inner.fleet.as_ref().map_or(0, |f| f.breaker_transitions());
+        let mut snapshot = inner.stats.snapshot(inner.cache.len(), transitions);
+        if let Some(fleet) = &inner.fleet {
+            snapshot.fleet = fleet.stats();
+        }
+        snapshot
     }
 
     /// The counters in Prometheus text format, with a per-issuer breakdown (label `issuer`).
@@ -434,6 +474,9 @@ impl Validator {
         let mut text = self.stats().to_prometheus();
         let issuers: Vec<IssuerHealth> = self.inner.issuers.iter().map(Issuer::health).collect();
         crate::stats::write_issuer_metrics(&mut text, &issuers);
+        if let Some(fleet) = &self.inner.fleet {
+            crate::fleet::write_metrics(&mut text, &fleet.stats(), Some(&fleet.health()));
+        }
         text
     }
 
@@ -448,13 +491,19 @@ impl Validator {
             introspection: first.introspection,
             cache_entries: self.inner.cache.len(),
             issuers,
+            fleet: self.inner.fleet.as_ref().map(|f| f.health()),
         }
     }
 }
 
 impl Issuer {
     /// One issuer's keys, discovery and introspection client, from its settings.
-    fn new(settings: Settings, cache: &Arc<ResultCache>, stats: &Arc<Stats>) -> Result<Issuer> {
+    fn new(
+        settings: Settings,
+        cache: &Arc<ResultCache>,
+        stats: &Arc<Stats>,
+        fleet: Option<Arc<Fleet>>,
+    ) -> Result<Issuer> {
         let on_withdrawn = || -> crate::jwks::OnWithdrawn {
             let cache = cache.clone();
             Box::new(move |tags: &[KeyTag]| {
@@ -482,6 +531,7 @@ impl Issuer {
                     &settings,
                     stats.clone(),
                     on_withdrawn(),
+                    fleet.clone(),
                 )),
                 KeySourceSetting::Discovery => Keys::Remote(JwksCache::new(
                     Remote::Discovery(discovery.clone().ok_or_else(|| {
@@ -490,6 +540,7 @@ impl Issuer {
                     &settings,
                     stats.clone(),
                     on_withdrawn(),
+                    fleet.clone(),
                 )),
                 KeySourceSetting::None => Keys::None,
             };
@@ -504,6 +555,8 @@ impl Issuer {
                 settings.http_policy(),
                 settings.breaker("introspection"),
                 stats.clone(),
+                fleet.clone(),
+                settings.issuer.clone(),
             ))
         });
         Ok(Issuer {
@@ -596,6 +649,57 @@ impl Issuer {
 }
 
 impl Inner {
+    /// Applies a revocation (made here or received from the fleet) and drops the cached
+    /// results it covers; returns how many.
+    fn apply(&self, r: &Revocation) -> usize {
+        let now = now();
+        match r.kind {
+            RevocationKind::Jti => {
+                if r.at.is_some_and(|until| until <= now) {
+                    return 0;
+                }
+                self.revocations.revoke_jti(&r.id, r.at, now);
+                self.cache
+                    .purge(|v| v.claims().jti() == Some(r.id.as_str()))
+            }
+            RevocationKind::Sub => {
+                let Some(cutoff) = r.at else { return 0 };
+                self.revocations.revoke_subject(&r.id, cutoff);
+                self.cache
+                    .purge(|v| self.revocations.is_revoked(v.claims(), now))
+            }
+        }
+    }
+
+    /// Fleet mode: sends a revocation made here to every other instance.
+    fn share(self: &Arc<Self>, revocation: Revocation) {
+        if let Some(fleet) = &self.fleet {
+            self.subscribe();
+            fleet.publish(revocation);
+        }
+    }
+
+    /// Fleet mode: makes sure this process hears the fleet's revocations (a cheap check once
+    /// running; never called on a cache hit).
+    fn subscribe(self: &Arc<Self>) {
+        if let Some(fleet) = &self.fleet {
+            let sink: std::sync::Weak<dyn RevocationSink> = Arc::downgrade(self) as _;
+            fleet.ensure_subscribed(sink);
+        }
+    }
+}
+
+impl RevocationSink for Inner {
+    fn apply(&self, revocation: &Revocation) -> usize {
+        Inner::apply(self, revocation)
+    }
+
+    fn known(&self) -> Vec<Revocation> {
+        self.revocations.entries()
+    }
+}
+
+impl Inner {
     /// Loads (`force`: refreshes) the key sets of these issuers, all at once on jwtgate's
     /// runtime, so one slow provider does not hold up the others; the first error (in issuer
     /// order) is returned once every load has finished.
@@ -643,7 +747,7 @@ impl Inner {
     }
 
     /// Cache, then a full local check; stops when keys must be fetched first.
-    fn first_pass(&self, token: &str, mode: Mode) -> Step {
+    fn first_pass(self: &Arc<Self>, token: &str, mode: Mode) -> Step {
         // Size first: hashing a megabyte to look it up would itself be the attack.
         let max_bytes = self.global().max_token_bytes;
         if token.len() > max_bytes {
@@ -663,6 +767,9 @@ impl Inner {
         } else {
             None
         };
+        if self.fleet.is_some() {
+            self.subscribe();
+        }
         self.check(token, hash, mode, now)
     }
 

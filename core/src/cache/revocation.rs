@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use parking_lot::RwLock;
 
+use crate::fleet::{Revocation, RevocationKind};
 use crate::validated::Claims;
 
 #[derive(Debug, Default)]
@@ -21,13 +22,37 @@ impl Revocations {
         let mut jtis = self.jtis.write();
         // Forget entries whose tokens have expired anyway, so the table stays small.
         jtis.retain(|_, until| until.is_none_or(|u| u > now));
-        jtis.insert(jti.to_owned(), until);
+        // Revoking again never shortens a revocation (`None`, forever, is the longest): the
+        // fleet merges entries from many instances, and a weaker copy must not win.
+        let entry = jtis.entry(jti.to_owned()).or_insert(until);
+        *entry = match (*entry, until) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
     }
 
     pub(crate) fn revoke_subject(&self, sub: &str, issued_before: f64) {
         let mut subjects = self.subjects.write();
         let entry = subjects.entry(sub.to_owned()).or_insert(issued_before);
         *entry = entry.max(issued_before);
+    }
+
+    /// Every entry, for the fleet (written back to Redis when it lacks them).
+    pub(crate) fn entries(&self) -> Vec<Revocation> {
+        let jtis = self.jtis.read();
+        let subjects = self.subjects.read();
+        jtis.iter()
+            .map(|(id, until)| Revocation {
+                kind: RevocationKind::Jti,
+                id: id.clone(),
+                at: *until,
+            })
+            .chain(subjects.iter().map(|(id, cutoff)| Revocation {
+                kind: RevocationKind::Sub,
+                id: id.clone(),
+                at: Some(*cutoff),
+            }))
+            .collect()
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -14,6 +14,7 @@ use crate::cache::TokenHash;
 use crate::config::{ClientAuth, IntrospectionSettings};
 use crate::discovery::Discovery;
 use crate::error::{Error, ErrorKind, Result};
+use crate::fleet::{Fleet, Lease, Lookup};
 use crate::http::{self, Breaker, BreakerHealth, Policy};
 use crate::json;
 use crate::runtime;
@@ -90,6 +91,9 @@ pub(crate) struct Introspector {
     stats: Arc<Stats>,
     requests: crate::stats::Counter,
     refused_us: std::sync::atomic::AtomicBool,
+    /// Fleet mode: answers shared through Redis, one provider call per fleet.
+    fleet: Option<Arc<Fleet>>,
+    issuer: String,
 }
 
 impl std::fmt::Debug for Introspector {
@@ -121,8 +125,12 @@ impl Introspector {
         policy: Policy,
         breaker: Breaker,
         stats: Arc<Stats>,
+        fleet: Option<Arc<Fleet>>,
+        issuer: String,
     ) -> Introspector {
         Introspector {
+            fleet,
+            issuer,
             limit: Mutex::new(RateLimit::new(settings.rate_limit)),
             settings,
             discovery,
@@ -178,7 +186,7 @@ impl Introspector {
                     let this = self.clone();
                     let token = token.to_owned();
                     runtime::shared().runtime.spawn(async move {
-                        let outcome = this.request(&token).await;
+                        let outcome = this.resolve(&token).await;
                         this.inflight.lock().remove(&hash);
                         let _ = tx.send(Some(outcome));
                     });
@@ -212,6 +220,71 @@ impl Introspector {
             }
         }
         negative.insert(hash, now + self.settings.negative_ttl);
+    }
+
+    /// The answer for `token`: from the fleet when another instance has it (or is asking for
+    /// it right now), else from the provider, then shared with the fleet. Without Redis, the
+    /// provider's answer.
+    async fn resolve(&self, token: &str) -> Outcome {
+        let Some(fleet) = &self.fleet else {
+            return self.request(token).await;
+        };
+        let key = fleet.introspection_key(&self.issuer, token);
+        if let Lookup::Hit(answer) = fleet.get(&key).await {
+            if let Some(outcome) = shared_answer(&answer) {
+                return outcome;
+            }
+        }
+        let lease = fleet
+            .lease(&key, Fleet::lease_time(self.policy.deadline))
+            .await;
+        if lease == Lease::Taken {
+            // Another instance is asking the provider: wait for its answer (bounded), then
+            // ask ourselves rather than fail.
+            let answer = fleet
+                .wait_for(&key, Fleet::lease_time(self.policy.deadline), |a| {
+                    shared_answer(&a).is_some()
+                })
+                .await;
+            if let Some(outcome) = answer.as_deref().and_then(shared_answer) {
+                return outcome;
+            }
+        }
+        let outcome = self.request(token).await;
+        self.share(fleet, &key, &outcome).await;
+        if lease == Lease::Acquired {
+            fleet.release(&key).await;
+        }
+        outcome
+    }
+
+    /// Publishes a provider's answer for the fleet with the L1 cache's lifetime rules: an
+    /// active answer for `introspection_cache_ttl` (never past its `exp`), an inactive one for
+    /// `introspection_negative_ttl` (only when set); errors are not shared.
+    async fn share(&self, fleet: &Fleet, key: &str, outcome: &Outcome) {
+        let now = crate::validator::now();
+        match outcome {
+            Ok(answer) if self.settings.cache_ttl > 0.0 => {
+                let exp = answer
+                    .get("exp")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::INFINITY);
+                let until = (now + self.settings.cache_ttl).min(exp);
+                if let Ok(body) = serde_json::to_vec(&**answer) {
+                    fleet.put(key, &body, until).await;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Inactive && self.settings.negative_ttl > 0.0 => {
+                fleet
+                    .put(
+                        key,
+                        br#"{"active":false}"#,
+                        now + self.settings.negative_ttl,
+                    )
+                    .await;
+            }
+            _ => {}
+        }
     }
 
     async fn request(&self, token: &str) -> Outcome {
@@ -349,6 +422,15 @@ pub(crate) fn judge(status: u16, body: &[u8]) -> Outcome {
         _ => Err(provider(
             "response has no boolean \"active\" member (RFC 7662 §2.2)".into(),
         )),
+    }
+}
+
+/// An answer another instance shared, judged exactly as the provider's own would be (the
+/// validator then applies this issuer's policy to it). `None`: not a usable answer.
+fn shared_answer(answer: &[u8]) -> Option<Outcome> {
+    match judge(200, answer) {
+        Err(e) if e.kind() != ErrorKind::Inactive => None,
+        outcome => Some(outcome),
     }
 }
 

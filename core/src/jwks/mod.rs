@@ -18,6 +18,11 @@
 //!   fail, then `jwks_unavailable`.
 //! - A key that a refresh no longer lists is withdrawn: the results it verified leave the
 //!   result cache at once (`on_withdrawn`), not when their entries time out.
+//! - Fleet mode (Redis): before asking the provider, an instance looks for a newer key set
+//!   that another instance fetched (for an unknown kid: one that differs from its own); one
+//!   instance of the fleet asks the provider while the others wait for its result (a lease),
+//!   and the set it fetched is published for the others. A set taken from Redis was sealed
+//!   with `fleet_secret` and is imported with the same checks as a fetched one.
 //! - Nothing runs without traffic: refreshes are started by validations, so there is no timer
 //!   thread to survive `fork()`.
 
@@ -31,6 +36,7 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::discovery::{Discovery, FetchError};
 use crate::error::{Error, ErrorKind};
+use crate::fleet::{Fleet, Lease, Lookup};
 use crate::http::{self, Breaker, BreakerHealth, Policy};
 use crate::json;
 use crate::keys::{Algorithm, KeySet, KeyTag, import_jwks};
@@ -104,6 +110,30 @@ struct State {
     /// before fork is not in flight in the child).
     fetching: Option<u32>,
     last_error: Option<String>,
+    /// When the set in use was fetched from the provider (by us or, in fleet mode, by another
+    /// instance), in Unix seconds, and a digest of its document.
+    fetched_unix: Option<f64>,
+    digest: Option<[u8; 32]>,
+}
+
+/// A key set ready to be stored, from the provider or from the fleet.
+struct Fetched {
+    keys: KeySet,
+    /// Remaining lifetime.
+    ttl: Duration,
+    /// When the provider served it (Unix seconds).
+    fetched_unix: f64,
+    digest: [u8; 32],
+    /// The provider's document, to publish (fleet mode, provider fetches only).
+    body: Option<String>,
+}
+
+/// A key set as the fleet shares it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Shared {
+    fetched_at: f64,
+    ttl: f64,
+    body: String,
 }
 
 struct Inflight {
@@ -129,6 +159,8 @@ struct Inner {
     /// This issuer's fetches (the validator's `stats` sum every issuer's).
     fetches_ok: Counter,
     fetches_failed: Counter,
+    /// Fleet mode: the shared key set's Redis key.
+    fleet: Option<(Arc<Fleet>, String)>,
 }
 
 /// The remote JWKS of one validator.
@@ -170,9 +202,14 @@ impl JwksCache {
         settings: &Settings,
         stats: Arc<Stats>,
         on_withdrawn: OnWithdrawn,
+        fleet: Option<Arc<Fleet>>,
     ) -> JwksCache {
         JwksCache {
             inner: Arc::new(Inner {
+                fleet: fleet.map(|f| {
+                    let key = f.jwks_key(&settings.issuer);
+                    (f, key)
+                }),
                 on_withdrawn,
                 remote,
                 issuer: settings.issuer.clone(),
@@ -356,7 +393,7 @@ impl JwksCache {
         tracing::debug!(target: "jwtgate::jwks", issuer = %inner.issuer, reason = reason.as_str(), "fetching JWKS");
         let task_inner = inner.clone();
         runtime::shared().runtime.spawn(async move {
-            let result = task_inner.fetch_keys().await;
+            let result = task_inner.fetch_shared(reason).await;
             task_inner.store(result);
             *task_inner.inflight.lock() = None;
             let _ = tx.send(true);
@@ -440,7 +477,103 @@ impl JwksCache {
 }
 
 impl Inner {
-    async fn fetch_keys(&self) -> Result<(KeySet, Duration), FetchError> {
+    /// The key set to store: without Redis, the provider's. In fleet mode, a newer set another
+    /// instance published if it helps; else the provider's (one instance of the fleet asks, the
+    /// others wait for its result), published for the others. `refresh_keys()` always asks
+    /// the provider: the operator wants the provider's current set.
+    async fn fetch_shared(&self, reason: RefreshReason) -> Result<Fetched, FetchError> {
+        let Some((fleet, key)) = &self.fleet else {
+            return self.fetch_keys().await;
+        };
+        if reason != RefreshReason::Manual {
+            if let Lookup::Hit(payload) = fleet.get(key).await {
+                if let Some(fetched) = self.adopt(&payload, reason) {
+                    fleet.note_jwks_shared();
+                    return Ok(fetched);
+                }
+            }
+        }
+        let hold = Fleet::lease_time(self.policy.deadline);
+        let lease = fleet.lease(key, hold).await;
+        if lease == Lease::Taken && reason != RefreshReason::Manual {
+            let mut adopted = None;
+            fleet
+                .wait_for(key, hold, |payload| {
+                    adopted = self.adopt(&payload, reason);
+                    adopted.is_some()
+                })
+                .await;
+            if let Some(fetched) = adopted {
+                fleet.note_jwks_shared();
+                return Ok(fetched);
+            }
+        }
+        let result = self.fetch_keys().await;
+        if let Ok(Fetched {
+            body: Some(body),
+            fetched_unix,
+            ttl,
+            ..
+        }) = &result
+        {
+            let shared = Shared {
+                fetched_at: *fetched_unix,
+                ttl: ttl.as_secs_f64(),
+                body: body.clone(),
+            };
+            if let Ok(payload) = serde_json::to_vec(&shared) {
+                fleet
+                    .put(key, &payload, shared.fetched_at + shared.ttl)
+                    .await;
+            }
+        }
+        if lease == Lease::Acquired {
+            fleet.release(key).await;
+        }
+        result
+    }
+
+    /// A set another instance published, if it is newer than ours, not yet due for refresh,
+    /// and (for an unknown kid) not the set we already have. Imported with the usual checks.
+    fn adopt(&self, payload: &[u8], reason: RefreshReason) -> Option<Fetched> {
+        let shared: Shared = serde_json::from_slice(payload).ok()?;
+        let now = crate::validator::now();
+        if !(shared.fetched_at.is_finite() && shared.ttl.is_finite() && shared.ttl > 0.0) {
+            return None;
+        }
+        let remaining = shared.fetched_at + shared.ttl - now;
+        if now >= shared.fetched_at + shared.ttl * REFRESH_AT || remaining <= 0.0 {
+            return None;
+        }
+        let digest = *blake3::hash(shared.body.as_bytes()).as_bytes();
+        {
+            let st = self.state.read();
+            if st
+                .fetched_unix
+                .is_some_and(|ours| shared.fetched_at <= ours)
+            {
+                return None;
+            }
+            if reason == RefreshReason::UnknownKid && st.digest == Some(digest) {
+                return None;
+            }
+        }
+        let doc = json::parse_object(shared.body.as_bytes()).ok()?;
+        let (keys, _) = import_jwks(&doc, &self.algorithms).ok()?;
+        if keys.is_empty() {
+            return None;
+        }
+        tracing::debug!(target: "jwtgate::jwks", issuer = %self.issuer, "key set taken from the fleet");
+        Some(Fetched {
+            keys: KeySet::new(keys),
+            ttl: Duration::from_secs_f64(remaining.min(self.timing.max_ttl.as_secs_f64())),
+            fetched_unix: shared.fetched_at,
+            digest,
+            body: None,
+        })
+    }
+
+    async fn fetch_keys(&self) -> Result<Fetched, FetchError> {
         let url = match &self.remote {
             Remote::Uri(url) => url.clone(),
             Remote::Discovery(discovery) => discovery
@@ -484,13 +617,32 @@ impl Inner {
         let ttl = fetched.max_age.map_or(self.timing.ttl, |age| {
             age.clamp(self.timing.min_ttl, self.timing.max_ttl)
         });
-        Ok((KeySet::new(keys), ttl))
+        let digest = *blake3::hash(&fetched.body).as_bytes();
+        Ok(Fetched {
+            keys: KeySet::new(keys),
+            ttl,
+            fetched_unix: crate::validator::now(),
+            digest,
+            // Kept in fleet mode only, for `fetch_shared` to publish (it parsed as JSON, so it
+            // is UTF-8).
+            body: self
+                .fleet
+                .is_some()
+                .then(|| String::from_utf8(fetched.body).ok())
+                .flatten(),
+        })
     }
 
-    fn store(&self, result: Result<(KeySet, Duration), FetchError>) {
+    fn store(&self, result: Result<Fetched, FetchError>) {
         let now = Instant::now();
         match result {
-            Ok((keys, ttl)) => {
+            Ok(Fetched {
+                keys,
+                ttl,
+                fetched_unix,
+                digest,
+                ..
+            }) => {
                 self.stats.jwks_fetch_ok.inc();
                 self.fetches_ok.inc();
                 let mut st = self.state.write();
@@ -501,7 +653,11 @@ impl Inner {
                 });
                 st.fetching = None;
                 st.keys = Some(Arc::new(keys));
-                st.fetched_at = Some(now);
+                // Age counts from the provider's answer, also for a set from the fleet.
+                let age = (crate::validator::now() - fetched_unix).max(0.0);
+                st.fetched_at = Some(now.checked_sub(Duration::from_secs_f64(age)).unwrap_or(now));
+                st.fetched_unix = Some(fetched_unix);
+                st.digest = Some(digest);
                 st.fresh_until = Some(now + ttl);
                 st.refresh_at = Some(now + ttl.mul_f64(REFRESH_AT));
                 st.last_error = None;

@@ -3,6 +3,7 @@
 //! tokens, since the header and payload are given as raw JSON text — and JWKS documents.
 //! Never use any of this outside tests: the keys are public.
 
+pub mod redis;
 pub mod server;
 
 use std::path::PathBuf;

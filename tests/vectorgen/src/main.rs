@@ -595,7 +595,7 @@ fn structure_suite(k: &Keys) -> Suite {
     // Non-canonical trailing bits: the same bytes, a second spelling.
     let h = header("ES256", "ec-p256");
     let mut eh = b64(&h);
-    if eh.len() % 4 != 0 {
+    if !eh.len().is_multiple_of(4) {
         let last = eh.pop().unwrap_or('A');
         let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let pos = alphabet.find(last).unwrap_or(0);
