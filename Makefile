@@ -33,7 +33,7 @@ demo-rust:
 	$(CARGO) run -q -p jwtgate-demo
 
 # Cheap checks first: a formatting or lint failure ends the run in a minute, not after the suites.
-test: fmt-check lint test-rust test-faces
+test: fmt-check lint test-rust test-faces test-fleet
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -66,6 +66,14 @@ test-faces:
 	@set -e; for face in $(FACES); do \
 		if [ -f $$face/Makefile ]; then $(MAKE) -C $$face test; else echo "$$face: not present"; fi; \
 	done
+
+# Fleet mode across processes and faces (tests/fleet/run.py): Python and Node instances share
+# a real Redis, then a 3-master Redis Cluster, and one counting provider.
+.PHONY: test-fleet
+test-fleet: redis-deps
+	$(MAKE) -C bindings-python build
+	$(MAKE) -C bindings-node build
+	.venv/bin/python tests/fleet/run.py
 
 # Clippy on every crate and target, warnings as errors (part of `make test`, so it cannot rot).
 lint:
