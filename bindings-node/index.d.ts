@@ -226,6 +226,19 @@ export interface Stats {
   introspectionThrottled: number
   httpRetries: number
   breakerTransitions: number
+  /** Fleet mode (zero without Redis): answers and key sets found in Redis, or not. */
+  redisL2Hits: number
+  redisL2Misses: number
+  /** Redis commands that failed, timed out or were skipped (circuit open). */
+  redisErrors: number
+  /** Values in Redis that failed the `fleetSecret` check: never used. */
+  redisTampered: number
+  /** Waits for another instance's provider call (distributed single flight). */
+  redisLeaseWaits: number
+  redisRevocationsPublished: number
+  redisRevocationsReceived: number
+  /** Key sets taken from Redis instead of the provider. */
+  redisJwksShared: number
   [counter: string]: number | Record<string, number>
 }
 
@@ -288,6 +301,22 @@ export interface IssuerHealth {
 export interface Health extends IssuerHealth {
   cacheEntries: number
   issuers: IssuerHealth[]
+  /** Fleet mode: the Redis connection, subscription and breaker; `null` without Redis. */
+  fleet: FleetHealth | null
+}
+
+export interface FleetHealth {
+  mode: 'single' | 'cluster'
+  /** The Redis URLs, without user or password. */
+  nodes: string[]
+  /** The last command (or the subscription) reached Redis. */
+  connected: boolean
+  /** Revocations from other instances arrive. */
+  subscribed: boolean
+  /** Revocations made here that Redis has not taken yet (retried). */
+  pendingRevocations: number
+  breaker: BreakerHealth
+  lastError: string | null
 }
 
 export class Validator {

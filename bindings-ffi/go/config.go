@@ -247,6 +247,18 @@ type Stats struct {
 	IntrospectionThrottled uint64 `json:"introspection_throttled"`
 	HTTPRetries            uint64 `json:"http_retries"`
 	BreakerTransitions     uint64 `json:"breaker_transitions"`
+	// Fleet mode's counters (zero without Redis): answers and key sets found in Redis or
+	// not, failed or skipped commands, values that failed the FleetSecret check (never
+	// used), waits for another instance's provider call, revocations sent and received,
+	// key sets taken from Redis instead of the provider.
+	RedisL2Hits               uint64 `json:"redis_l2_hits"`
+	RedisL2Misses             uint64 `json:"redis_l2_misses"`
+	RedisErrors               uint64 `json:"redis_errors"`
+	RedisTampered             uint64 `json:"redis_tampered"`
+	RedisLeaseWaits           uint64 `json:"redis_lease_waits"`
+	RedisRevocationsPublished uint64 `json:"redis_revocations_published"`
+	RedisRevocationsReceived  uint64 `json:"redis_revocations_received"`
+	RedisJWKSShared           uint64 `json:"redis_jwks_shared"`
 	// Extra holds counters this version of the Go package does not name yet.
 	Extra map[string]json.RawMessage `json:"-"`
 }
@@ -272,8 +284,26 @@ type Health struct {
 	Introspection *IntrospectionHealth `json:"introspection"`
 	CacheEntries  uint64               `json:"cache_entries"`
 	Issuers       []IssuerHealth       `json:"issuers"`
+	// Fleet: the Redis connection, subscription and breaker; nil without Redis.
+	Fleet *FleetHealth `json:"fleet"`
 	// Extra holds every member, including those this version does not name yet.
 	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// FleetHealth is fleet mode's part of Health.
+type FleetHealth struct {
+	// Mode: "single" or "cluster".
+	Mode string `json:"mode"`
+	// Nodes: the Redis URLs, without user or password.
+	Nodes []string `json:"nodes"`
+	// Connected: the last command (or the subscription) reached Redis.
+	Connected bool `json:"connected"`
+	// Subscribed: revocations from other instances arrive.
+	Subscribed bool `json:"subscribed"`
+	// PendingRevocations: made here while Redis could not take them (retried).
+	PendingRevocations int           `json:"pending_revocations"`
+	Breaker            BreakerHealth `json:"breaker"`
+	LastError          *string       `json:"last_error"`
 }
 
 // IssuerHealth is one issuer's part of Health.

@@ -180,6 +180,12 @@ void jwtgate_string_free(char *s);
 // The version of jwtgate, e.g. "0.1.0" (static, NUL-terminated).
 const char *jwtgate_version(void);
 
+// Tells jwtgate that this process is a child just forked (call it from a `pthread_atfork`
+// child handler, or first thing after `fork()`): fleet-mode validators then restart their
+// Redis revocation subscription before serving any result the parent cached. Without it they
+// restart it at their next cache miss. Safe to call more than once; never fails.
+void jwtgate_after_fork(void);
+
 // Builds a validator from the canonical JSON configuration (`config_json`, `len` bytes of
 // UTF-8; the same schema and defaults as every jwtgate face). Static keys are imported and
 // checked here; remote keys are fetched on first use or by `jwtgate_validator_ready`.

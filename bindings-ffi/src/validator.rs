@@ -70,6 +70,15 @@ pub extern "C" fn jwtgate_version() -> *const c_char {
     })
 }
 
+/// Tells jwtgate that this process is a child just forked (call it from a `pthread_atfork`
+/// child handler, or first thing after `fork()`): fleet-mode validators then restart their
+/// Redis revocation subscription before serving any result the parent cached. Without it they
+/// restart it at their next cache miss. Safe to call more than once; never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn jwtgate_after_fork() {
+    call_infallible((), jwtgate::after_fork)
+}
+
 /// Builds a validator from the canonical JSON configuration (`config_json`, `len` bytes of
 /// UTF-8; the same schema and defaults as every jwtgate face). Static keys are imported and
 /// checked here; remote keys are fetched on first use or by `jwtgate_validator_ready`.

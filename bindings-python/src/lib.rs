@@ -233,6 +233,13 @@ fn _set_release_gil(release: bool) {
     logging::RELEASE_GIL.store(release, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Called in a forked child (`os.register_at_fork`, installed by the package): fleet-mode
+/// validators restart their revocation subscription before serving a result the parent cached.
+#[pyfunction]
+fn _after_fork() {
+    jwtgate::after_fork();
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install(m.py());
@@ -253,5 +260,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(edge::edge_answer, m)?)?;
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
     m.add_function(wrap_pyfunction!(_set_release_gil, m)?)?;
+    m.add_function(wrap_pyfunction!(_after_fork, m)?)?;
     Ok(())
 }

@@ -40,7 +40,7 @@ mod validator;
 
 pub use config::{Audience, ClientAuth, Config, IssuerConfig, Mode};
 pub use error::{Error, ErrorKind, Result};
-pub use fleet::{FleetHealth, FleetStats};
+pub use fleet::{FleetHealth, FleetStats, after_fork};
 pub use http::breaker::{BreakerHealth, BreakerState};
 pub use introspect::IntrospectionHealth;
 pub use jwks::JwksHealth;

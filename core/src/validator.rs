@@ -226,6 +226,7 @@ impl Validator {
         if !inner.cache.enabled() || token.len() > inner.global().max_token_bytes {
             return None;
         }
+        inner.after_announced_fork();
         let result = Ok(inner.cached(inner.cache.hash(token), now())?);
         inner.record(&result);
         result.ok()
@@ -304,13 +305,14 @@ impl Validator {
     pub async fn ready(&self) -> Result<()> {
         let all: Vec<usize> = (0..self.inner.issuers.len()).collect();
         if let Some(fleet) = &self.inner.fleet {
+            let failed = fleet.failed_attempts();
             self.inner.subscribe();
             let bound = self.inner.global().fetch_timeout;
             let fleet = fleet.clone();
             // On jwtgate's runtime: `ready()` may be awaited from any executor.
             let waited = runtime::shared()
                 .runtime
-                .spawn(async move { fleet.wait_subscribed(bound).await });
+                .spawn(async move { fleet.wait_subscribed(bound, failed).await });
             let _ = waited.await;
         }
         self.inner.load_keys(&all, false).await
@@ -679,6 +681,18 @@ impl Inner {
         }
     }
 
+    /// Fleet mode, in a child whose host announced the fork (`jwtgate::after_fork`): restarts
+    /// the subscription before a cached result is served (the reload purges what the parent
+    /// cached and the fleet has revoked since).
+    #[inline]
+    fn after_announced_fork(self: &Arc<Self>) {
+        if let Some(fleet) = &self.fleet {
+            if fleet.fork_announced() {
+                self.subscribe();
+            }
+        }
+    }
+
     /// Fleet mode: makes sure this process hears the fleet's revocations (a cheap check once
     /// running; never called on a cache hit).
     fn subscribe(self: &Arc<Self>) {
@@ -757,6 +771,7 @@ impl Inner {
             )));
         }
         let now = now();
+        self.after_announced_fork();
         let hash = if self.cache.enabled() {
             let h = self.cache.hash(token);
             if let Some(hit) = self.cached(h, now) {

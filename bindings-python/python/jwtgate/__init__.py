@@ -14,6 +14,7 @@ The engine is Rust (``jwtgate._native``); FastAPI integration is in ``jwtgate.fa
 """
 
 import atexit as _atexit
+import os as _os
 import collections.abc as _abc
 
 from . import _native
@@ -41,6 +42,10 @@ _abc.Mapping.register(Claims)
 # Log records that the core's I/O threads produced after the last call into jwtgate are
 # forwarded while the interpreter can still run `logging`.
 _atexit.register(_native.flush_logs)
+# Fleet mode: a forked child (gunicorn --preload, multiprocessing) restarts its Redis revocation
+# subscription before it serves a result its parent cached.
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_native._after_fork)
 
 __all__ = [
     "Claims",

@@ -15,6 +15,7 @@ __all__ = [
     "edge_answer",
     "flush_logs",
     "_set_release_gil",
+    "_after_fork",
 ]
 
 __version__: str
@@ -118,3 +119,6 @@ def flush_logs() -> None:
 
 def _set_release_gil(release: bool) -> None:
     """Benchmark only: ``False`` keeps the GIL during ``validate_local``'s signature checks."""
+
+def _after_fork() -> None:
+    """Called in a forked child: fleet-mode validators restart their Redis subscription."""

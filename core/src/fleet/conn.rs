@@ -132,6 +132,11 @@ impl Connection {
         }
     }
 
+    /// Made by this process (not inherited through fork).
+    pub(crate) fn is_current(&self) -> bool {
+        self.pid == std::process::id()
+    }
+
     /// A client to send commands with, waiting at most `wait` for a cluster connection that
     /// is being made. `None`: not connected (the caller goes on alone).
     pub(crate) async fn handle(self: &Arc<Self>, wait: Duration) -> Option<Handle> {

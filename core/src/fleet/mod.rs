@@ -50,6 +50,19 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(5);
 /// Longest `jti`/`sub` accepted from Redis (as from `revoke()`).
 const MAX_ID_BYTES: usize = 1024;
 
+/// Forks announced by the host (`jwtgate::after_fork`): a forked child's validators restart
+/// their subscription on their next call, a cache hit included. Without the announcement they
+/// restart it on their next cache miss (the pid check), which a child that only ever serves
+/// results its parent cached would never reach.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// Tells jwtgate that this process is a child just forked (Python's face calls it from
+/// `os.register_at_fork`; C hosts that fork may call `jwtgate_after_fork`). Cheap and safe to
+/// call more than once.
+pub fn after_fork() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
 /// A revocation as the fleet carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Revocation {
@@ -179,7 +192,10 @@ pub struct FleetHealth {
 }
 
 pub(crate) struct Fleet {
-    connection: Arc<conn::Connection>,
+    /// This process's connection (re-fetched from the pool after fork: a parent's
+    /// connection is driven by tasks that do not exist in the child).
+    connection: Mutex<Arc<conn::Connection>>,
+    target: crate::config::RedisTarget,
     keys: Keys,
     prefix: String,
     timeout: Duration,
@@ -195,12 +211,16 @@ pub(crate) struct Fleet {
     last_error: Mutex<Option<String>>,
     /// Bumped at each successful (re)subscription, for tests and health.
     subscriptions: AtomicU64,
+    /// `FORKS` when the subscription was last (re)started.
+    seen_forks: AtomicU64,
+    /// Subscription attempts that failed (Redis unreachable), for `wait_subscribed`.
+    failed_attempts: AtomicU64,
 }
 
 impl std::fmt::Debug for Fleet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fleet")
-            .field("nodes", &self.connection.target.redacted())
+            .field("nodes", &self.target.redacted())
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
@@ -214,7 +234,8 @@ impl Fleet {
         aws_lc_rs::rand::fill(&mut origin)
             .map_err(|_| crate::Error::new(crate::ErrorKind::Internal, "no randomness"))?;
         Ok(Fleet {
-            connection,
+            connection: Mutex::new(connection),
+            target: settings.target.clone(),
             keys: Keys::new(&settings.secret),
             prefix: settings.prefix.clone(),
             timeout: settings.timeout,
@@ -227,7 +248,20 @@ impl Fleet {
             pending: Mutex::new(Vec::new()),
             last_error: Mutex::new(None),
             subscriptions: AtomicU64::new(0),
+            seen_forks: AtomicU64::new(FORKS.load(Ordering::Relaxed)),
+            failed_attempts: AtomicU64::new(0),
         })
+    }
+
+    /// The connection of this process (the pool's, re-fetched when the pid changed).
+    fn connection(&self) -> Arc<conn::Connection> {
+        let mut current = self.connection.lock();
+        if !current.is_current() {
+            if let Ok(fresh) = conn::shared(&self.target) {
+                *current = fresh;
+            }
+        }
+        current.clone()
     }
 
     // ---- names -------------------------------------------------------------------------
@@ -267,7 +301,7 @@ impl Fleet {
         let started = Instant::now();
         let outcome = tokio::time::timeout(self.timeout, async {
             let mut handle = self
-                .connection
+                .connection()
                 .handle(self.timeout)
                 .await
                 .ok_or_else(|| "not connected".to_string())?;
@@ -421,7 +455,7 @@ impl Fleet {
             return None;
         }
         let outcome = tokio::time::timeout(self.timeout, async {
-            let handle = self.connection.handle(self.timeout).await;
+            let handle = self.connection().handle(self.timeout).await;
             match handle {
                 Some(conn::Handle::Single(mut c)) => pipe
                     .query_async::<T>(&mut c)
@@ -514,9 +548,22 @@ impl Fleet {
         stored && published
     }
 
+    pub(crate) fn failed_attempts(&self) -> u64 {
+        self.failed_attempts.load(Ordering::Relaxed)
+    }
+
+    /// A fork was announced since the subscription started: two relaxed loads, for the hit
+    /// path.
+    #[inline]
+    pub(crate) fn fork_announced(&self) -> bool {
+        FORKS.load(Ordering::Relaxed) != self.seen_forks.load(Ordering::Relaxed)
+    }
+
     /// Starts this process's subscription for `sink` unless it runs already (a forked child
     /// starts its own). Called on cache misses, `ready()` and `revoke()`, never on a hit.
     pub(crate) fn ensure_subscribed(self: &Arc<Self>, sink: Weak<dyn RevocationSink>) {
+        self.seen_forks
+            .store(FORKS.load(Ordering::Relaxed), Ordering::Relaxed);
         let pid = std::process::id();
         let previous = self.subscriber_pid.swap(pid, Ordering::AcqRel);
         if previous == pid {
@@ -534,7 +581,7 @@ impl Fleet {
     /// validator is dropped.
     async fn subscription(self: Arc<Self>, sink: Weak<dyn RevocationSink>, pid: u32) {
         use futures_util::StreamExt;
-        let urls = self.connection.subscription_urls();
+        let urls = self.connection().subscription_urls();
         let channel = self.channel();
         let mut delay = Duration::from_millis(50);
         let mut node = 0usize;
@@ -560,6 +607,7 @@ impl Fleet {
             .await;
             let Some(pubsub) = subscribed else {
                 self.subscribed.store(false, Ordering::Relaxed);
+                self.failed_attempts.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(MAX_RESUBSCRIBE_DELAY);
                 continue;
@@ -568,6 +616,7 @@ impl Fleet {
             // Subscribed first, then reloaded: nothing published in between is lost.
             self.breaker.success();
             if !self.reload(&sink).await {
+                self.failed_attempts.fetch_add(1, Ordering::Relaxed);
                 // The hash could not be read: try again from the start.
                 tokio::time::sleep(delay).await;
                 continue;
@@ -719,11 +768,11 @@ impl Fleet {
 
     pub(crate) fn health(&self) -> FleetHealth {
         FleetHealth {
-            mode: match self.connection.target {
+            mode: match self.target {
                 crate::config::RedisTarget::Single(_) => "single",
                 crate::config::RedisTarget::Cluster(_) => "cluster",
             },
-            nodes: self.connection.target.redacted(),
+            nodes: self.target.redacted(),
             connected: self.connected.load(Ordering::Relaxed),
             subscribed: self.subscribed.load(Ordering::Relaxed),
             pending_revocations: self.pending.lock().len(),
@@ -736,11 +785,16 @@ impl Fleet {
         self.breaker.transitions.get()
     }
 
-    /// Waits (bounded) until the subscription is up: for `ready()`, so that an instance
-    /// that reports ready also hears the fleet's revocations. Never an error.
-    pub(crate) async fn wait_subscribed(&self, bound: Duration) {
+    /// Waits (bounded) until the subscription is up, or an attempt failed (Redis unreachable:
+    /// start-up is not held up by it): for `ready()`, so that an instance that reports ready
+    /// also hears the fleet's revocations. Never an error.
+    /// `failed` is [`Fleet::failed_attempts`] read before the subscription was started.
+    pub(crate) async fn wait_subscribed(&self, bound: Duration, failed: u64) {
         let deadline = Instant::now() + bound;
-        while !self.subscribed.load(Ordering::Relaxed) && Instant::now() < deadline {
+        while !self.subscribed.load(Ordering::Relaxed)
+            && self.failed_attempts.load(Ordering::Relaxed) == failed
+            && Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
