@@ -456,6 +456,24 @@ fn a_cluster_spreads_the_keys_and_survives_the_loss_of_a_master() {
         "keys spread: {counts:?}"
     );
 
+    // An operator moves slots (and their keys) between masters: the client follows the
+    // redirections, and a new instance still finds every answer.
+    cluster.move_slots(0, 1, 3000);
+    let moved = cluster.key_counts();
+    assert!(moved[0] < counts[0], "keys moved: {counts:?} -> {moved:?}");
+    let c = Validator::new(config()).unwrap();
+    c.ready_blocking().unwrap();
+    for i in 0..30 {
+        c.validate_blocking(&format!("opaque-token-cluster-{i:04}"))
+            .unwrap();
+    }
+    assert_eq!(
+        server.hits("/introspect"),
+        30,
+        "every answer found after the slot move"
+    );
+    assert_eq!(c.stats().fleet.redis_l2_hits, 30);
+
     // One master dies (no replica: its slots are gone). The fleet keeps answering.
     cluster.nodes[0].kill();
     for i in 0..30 {

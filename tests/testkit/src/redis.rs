@@ -183,6 +183,26 @@ impl RedisCluster {
         self.nodes.iter().map(RedisServer::url).collect()
     }
 
+    /// Moves `slots` hash slots (with their keys) from node `from` to node `to`, as an
+    /// operator's resharding does: clients meet `MOVED`/`ASK` redirections meanwhile.
+    pub fn move_slots(&self, from: usize, to: usize, slots: usize) {
+        let id = |n: &RedisServer| n.cli(&["CLUSTER", "MYID"]).trim().to_string();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("reshard")
+            .arg(format!("127.0.0.1:{}", self.nodes[from].port))
+            .args(["--cluster-from", &id(&self.nodes[from])])
+            .args(["--cluster-to", &id(&self.nodes[to])])
+            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+            .output()
+            .expect("redis-cli --cluster reshard");
+        assert!(
+            out.status.success(),
+            "resharding failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
     /// Keys held by each node (`DBSIZE`), to show that keys spread over the masters.
     pub fn key_counts(&self) -> Vec<usize> {
         self.nodes
