@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 FACES := bindings-ffi bindings-python bindings-node
 
-.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross help
+.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross bench-fleet help
 
 help:
 	@echo "make demo    - run the end-to-end demo (every face against a real provider)"
@@ -115,9 +115,26 @@ bench-cross:
 	cd benches/node && npm ci --no-audit --no-fund --loglevel=error
 	python3 benches/cross/run.py
 
+# Fleet mode on Redis (benches/fleet/run.py): four instances, two Python and two Node processes,
+# with and without one redis-server (started on a free loopback port, stopped by PID): provider
+# calls, revocation propagation, L2 lookups against a bare GET and local verifies. Release builds,
+# copied to target/bench-fleet/faces so that a debug build made meanwhile (make test) does not
+# end up in the figures. redis-py and PyJWT in benches/fleet/.venv, ioredis by npm ci, all pinned.
+BENCH_FLEET_FACES := target/bench-fleet/faces
+bench-fleet: redis-deps
+	$(MAKE) -C bindings-python build-release
+	$(MAKE) -C bindings-node release
+	rm -rf $(BENCH_FLEET_FACES) && mkdir -p $(BENCH_FLEET_FACES)/python $(BENCH_FLEET_FACES)/node
+	cp -r bindings-python/python/jwtgate $(BENCH_FLEET_FACES)/python/
+	cp bindings-node/package.json bindings-node/index.js bindings-node/jwtgate.*.node $(BENCH_FLEET_FACES)/node/
+	test -x benches/fleet/.venv/bin/python || python3 -m venv benches/fleet/.venv
+	benches/fleet/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r benches/fleet/requirements.txt
+	cd benches/fleet && npm ci --no-audit --no-fund --loglevel=error
+	benches/fleet/.venv/bin/python benches/fleet/run.py
+
 # Release builds. Each part writes its table: benches/RESULTS.md (the cross-language run),
-# benches/CORE.md, benches/LOAD.md (by hand from the two bins' output), benches/{python,node,go,http}/RESULTS.md.
-bench: bench-cross
+# benches/CORE.md, benches/LOAD.md (by hand from the two bins' output), benches/{python,node,go,http,fleet}/RESULTS.md.
+bench: bench-cross bench-fleet
 	$(CARGO) bench -p jwtgate-benches --bench core -- --warm-up-time 1 --measurement-time 3 2>&1 | tee target/bench-core.log
 	python3 benches/report.py --log target/bench-core.log
 	$(CARGO) run --release -q -p jwtgate-benches --bin memory | tee target/bench-memory.txt
