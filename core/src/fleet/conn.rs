@@ -114,7 +114,14 @@ impl Connection {
             RedisTarget::Cluster(urls) => {
                 let client = ClusterClient::builder(urls.iter().map(String::as_str))
                     .connection_timeout(CONNECT_TIMEOUT)
-                    .retries(2)
+                    // Redirections (MOVED/ASK) and topology refreshes after a failover are
+                    // retries: allow a few, a few milliseconds apart. The crate's default waits
+                    // at least 1.28 s between retries, far beyond `redis_timeout`, so a command
+                    // met by a slot move or a failover would never finish in time.
+                    .retries(6)
+                    .min_retry_wait(2)
+                    .max_retry_wait(50)
+                    .retry_wait_formula(2, 2)
                     .build()
                     .map_err(describe)?;
                 Ok(Connection {

@@ -305,10 +305,7 @@ impl Fleet {
                 .handle(self.timeout)
                 .await
                 .ok_or_else(|| "not connected".to_string())?;
-            handle
-                .query::<T>(cmd)
-                .await
-                .map_err(|e| format!("{:?}", e.kind()))
+            handle.query::<T>(cmd).await.map_err(|e| describe(&e))
         })
         .await
         .unwrap_or_else(|_| {
@@ -460,11 +457,11 @@ impl Fleet {
                 Some(conn::Handle::Single(mut c)) => pipe
                     .query_async::<T>(&mut c)
                     .await
-                    .map_err(|e| format!("{:?}", e.kind())),
+                    .map_err(|e| describe(&e)),
                 Some(conn::Handle::Cluster(mut c)) => pipe
                     .query_async::<T>(&mut c)
                     .await
-                    .map_err(|e| format!("{:?}", e.kind())),
+                    .map_err(|e| describe(&e)),
                 None => Err("not connected".to_string()),
             }
         })
@@ -798,6 +795,12 @@ impl Fleet {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+}
+
+/// A Redis error for health and logs: the crate's message (a category and the server's
+/// answer, e.g. `Moved: 3714 127.0.0.1:7002`; never a URL's password), bounded.
+fn describe(e: &redis::RedisError) -> String {
+    crate::token::truncate_to(&e.to_string(), 200)
 }
 
 /// The fleet's stats as Prometheus text (appended to `metrics_text()`).

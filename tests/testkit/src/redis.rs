@@ -66,6 +66,10 @@ impl RedisServer {
             cmd.args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
                 // The surviving masters keep serving their slots when one is lost.
                 .args(["--cluster-require-full-coverage", "no"])
+                // A replica takes over however long it was out of sync (the test kills a
+                // master seconds after the cluster formed; the default refuses to fail over
+                // when the replica's link is judged too old).
+                .args(["--cluster-replica-validity-factor", "0"])
                 .arg("--cluster-config-file")
                 .arg(format!("nodes-{}.conf", self.port));
         }
@@ -132,8 +136,14 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start(masters: usize) -> RedisCluster {
+        RedisCluster::start_with_replicas(masters, 0)
+    }
+
+    /// `masters` masters with `replicas` replicas each: a killed master fails over to its
+    /// replica after the node timeout (2 s).
+    pub fn start_with_replicas(masters: usize, replicas: usize) -> RedisCluster {
         let dir = scratch_dir("cluster");
-        let nodes: Vec<RedisServer> = (0..masters)
+        let nodes: Vec<RedisServer> = (0..masters * (1 + replicas))
             .map(|_| {
                 let port = free_port();
                 let mut node = RedisServer {
@@ -155,7 +165,7 @@ impl RedisCluster {
             .arg("--cluster")
             .arg("create")
             .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .expect("redis-cli --cluster create");
         assert!(
@@ -164,11 +174,19 @@ impl RedisCluster {
             String::from_utf8_lossy(&out.stdout)
         );
         let cluster = RedisCluster { nodes };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !cluster
+        cluster.wait_ok(|_| true);
+        cluster
+    }
+
+    /// Waits until every node still running (`alive`) reports `cluster_state:ok`.
+    pub fn wait_ok(&self, alive: impl Fn(usize) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self
             .nodes
             .iter()
-            .all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
+            .enumerate()
+            .filter(|(i, _)| alive(*i))
+            .all(|(_, n)| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok"))
         {
             assert!(
                 Instant::now() < deadline,
@@ -176,7 +194,19 @@ impl RedisCluster {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        cluster
+    }
+
+    /// Whether node `i` is a master now.
+    pub fn is_master(&self, i: usize) -> bool {
+        self.nodes[i].cli(&["ROLE"]).starts_with("master")
+    }
+
+    /// The index of a node that is a master now.
+    pub fn a_master(&self) -> usize {
+        self.nodes
+            .iter()
+            .position(|n| n.cli(&["ROLE"]).starts_with("master"))
+            .expect("a master")
     }
 
     pub fn urls(&self) -> Vec<String> {
