@@ -14,13 +14,17 @@ help:
 	@echo "make test    - run every test (what CI runs)"
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
 	@echo "make bench-cross - only the one-run cross-language table (benches/RESULTS.md)"
+	@echo "make bench-fleet - only fleet mode on Redis: 4 instances, 2 faces (benches/fleet/RESULTS.md)"
 	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
 	@echo "make fuzz    - every cargo-fuzz target for FUZZ_SECONDS (default 60; nightly, not in make test)"
 	@echo "make interop - the Python face against Keycloak, Ory Hydra and the test provider (downloads; not in make test)"
 
 # The whole system end to end (examples/demo/run_demo.py): builds every face, starts the test
-# OpenID provider and the FastAPI, Express and Go examples, runs the C example.
+# OpenID provider and the FastAPI, Express and Go examples, runs the C example; then the fleet
+# scene (a Python and a Node instance sharing one Redis) when redis-server is there or
+# `make redis-deps` can install it (if it cannot, the demo says so and runs without it).
 demo: provider-deps
+	@$(MAKE) --no-print-directory redis-deps || echo "demo: redis-server could not be installed: the fleet scene will be skipped"
 	$(MAKE) -C bindings-ffi build
 	$(MAKE) -C examples/c
 	$(MAKE) -C bindings-python build

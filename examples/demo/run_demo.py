@@ -5,12 +5,16 @@ Starts the test OpenID provider (tests/provider, oidc-provider), obtains real to
 (a JWT access token, an opaque token, an ID token, an expired token, a revoked token, plus a
 forged and a malformed one), starts the FastAPI, Express and Go examples protected by jwtgate,
 runs the C example, sends every token to every face, and prints what each accepted or refused
-and why (the RFC 6750 answers), with cache hit rates, provider calls and latencies. Everything
-it starts is stopped by PID at the end. Python standard library only.
+and why (the RFC 6750 answers), with cache hit rates, provider calls and latencies. Then the
+fleet scene, when redis-server is there (`make demo` installs it as the tests do): a Python and
+a Node instance share one Redis; an opaque token is introspected once for both, and a token
+revoked on one is refused by the other, with the time it took. Everything it starts is stopped
+by PID at the end. Python standard library only.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -20,11 +24,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from base64 import b64encode
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +40,7 @@ OPAQUE_RESOURCE = "https://api.test/opaque"
 SHORT_RESOURCE = "https://api.test/short"
 API_CLIENT = ("api-client", "api-client-secret-0123456789abcdef")
 RS_CLIENT = ("rs-client", "rs-client-secret-0123456789abcdef")
+FLEET_SECRET = "demo-fleet-secret-the-same-on-every-instance-0123"
 
 children: list[subprocess.Popen] = []
 
@@ -123,6 +130,165 @@ def metric(text: str, name: str) -> float:
         if line.startswith(name + " ") or line.startswith(name + "{"):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+# ---- the fleet scene ------------------------------------------------------------------------
+
+
+def counting_proxy(issuer: str) -> tuple[str, dict[str, int]]:
+    """A loopback proxy in front of the provider that counts the calls reaching it."""
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def forward(self) -> None:
+            path = self.path.split("?", 1)[0]
+            with lock:
+                counts[path] = counts.get(path, 0) + 1
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type", "accept")}
+            status, hdrs, data, _ = http(self.command, issuer + self.path, headers, body)
+            self.send_response(status)
+            for k, v in hdrs.items():
+                if k.lower() in ("content-type", "cache-control"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = forward
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", counts
+
+
+class FleetInstance:
+    """fleet_instance.py or fleet_instance.mjs: one jwtgate instance, driven by JSON lines."""
+
+    def __init__(self, name: str, cmd: list[str], config: dict) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(cmd + [json.dumps(config)], cwd=ROOT / "examples/demo", stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        children.append(self.proc)
+
+    def send(self, op: str, **args) -> None:
+        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.proc.stdin.flush()
+
+    def read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"demo: the {self.name} fleet instance ended (exit {self.proc.wait()})")
+        return json.loads(line)
+
+    def call(self, op: str, **args) -> dict:
+        self.send(op, **args)
+        return self.read()
+
+
+def start_redis(work: Path) -> str:
+    """redis-server on a free loopback port, nothing persisted (tests/testkit/src/redis.rs)."""
+    port = free_port()
+    directory = work / "redis"
+    directory.mkdir()
+    start(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(directory)], directory)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return f"redis://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"demo: redis-server on port {port} did not start")
+
+
+def jwt_claim(tok: str, name: str) -> str:
+    payload = tok.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[name]
+
+
+def revoke_across(revoker: FleetInstance, watcher: FleetInstance, tok: str) -> str:
+    """revoke() on one instance; the other polls validate_local until it refuses the token."""
+    for inst in (revoker, watcher):
+        if not inst.call("validate", token=tok)["ok"]:
+            raise SystemExit(f"demo: the {inst.name} instance refused a fresh JWT")
+    watcher.send("watch", token=tok)
+    watcher.read()  # polling from now on
+    t0 = revoker.call("revoke", jti=jwt_claim(tok, "jti"))["t0_ns"]
+    seen = watcher.read()["seen_ns"]
+    if seen is None:
+        return f"NOT refused by {watcher.name} within 5 s"
+    return f"refused by {watcher.name} (revoked) {(seen - t0) / 1e6:.1f} ms later"
+
+
+def fleet_scene(issuer: str, config: dict, work: Path) -> None:
+    print("\nFleet mode: two instances of different faces share one Redis (docs/fleet.md)\n")
+    if shutil.which("redis-server") is None:
+        print("  skipped: redis-server is not installed and `make redis-deps` could not install it;")
+        print("  everything above ran as it does without Redis.")
+        return
+    redis_url = start_redis(work)
+    proxy, counts = counting_proxy(issuer)
+    _, _, body, _ = http("GET", f"{issuer}/.well-known/openid-configuration")
+    meta = json.loads(body)
+    fleet_config = {
+        **config,
+        # Through the counting proxy, so the provider's calls can be shown.
+        "jwks_uri": meta["jwks_uri"].replace(issuer, proxy),
+        "introspection_endpoint": meta["introspection_endpoint"].replace(issuer, proxy),
+        "redis_url": redis_url,
+        "fleet_secret": FLEET_SECRET,
+    }
+    jwks_path = urllib.parse.urlsplit(meta["jwks_uri"]).path
+    intro_path = urllib.parse.urlsplit(meta["introspection_endpoint"]).path
+    # Both start at once, as after a deploy.
+    py = FleetInstance("Python", [str(PYTHON), "fleet_instance.py"], fleet_config)
+    node = FleetInstance("Node", ["node", "fleet_instance.mjs"], fleet_config)
+    for inst in (py, node):
+        inst.read()
+    subscribed = all(inst.call("stats")["fleet"]["subscribed"] for inst in (py, node))
+    print(f"  {'Redis':<20} {redis_url}  (redis-server, stopped by PID at the end)")
+    print(f"  {'instances':<20} Python (fleet_instance.py) and Node (fleet_instance.mjs), one process each;"
+          f" {'both' if subscribed else 'NOT both'} subscribed to the fleet's revocations")
+    fetched = counts.get(jwks_path, 0)
+    print(f"  {'key set':<20} fetched from the provider {fetched} time{'' if fetched == 1 else 's'} for both instances"
+          " (provider calls counted by a proxy in front of it)")
+
+    opaque = token(issuer, OPAQUE_RESOURCE)
+    first = py.call("validate", token=opaque)
+    after_first = counts.get(intro_path, 0)
+    second = node.call("validate", token=opaque)
+    after_second = counts.get(intro_path, 0)
+    print(f"  {'opaque token':<20} Python: {'accepted' if first['ok'] else first['kind']}"
+          f"  -> provider introspection calls so far: {after_first}")
+    print(f"  {'':<20} Node:   {'accepted' if second['ok'] else second['kind']}"
+          f"  -> provider introspection calls so far: {after_second}"
+          f" ({'the answer came from Redis' if after_second == after_first else 'Node asked the provider too'})")
+
+    print(f"  {'revocation':<20} revoke(jti) on Python: {revoke_across(py, node, token(issuer, JWT_RESOURCE))}")
+    print(f"  {'':<20} revoke(jti) on Node:   {revoke_across(node, py, token(issuer, JWT_RESOURCE))}")
+
+    for inst in (py, node):
+        st = inst.call("stats")["stats"]
+        get = lambda k: st.get(k, st.get(re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), k), 0))  # noqa: E731
+        print(f"  {inst.name + ' stats':<20} introspection requests {get('introspection_requests')}, key sets loaded"
+              f" {get('jwks_fetches_ok')} (from Redis: {get('redis_jwks_shared')}), Redis L2 hits {get('redis_l2_hits')},"
+              f" revocations published {get('redis_revocations_published')} / received {get('redis_revocations_received')}")
+    print("\nShared through Redis: introspection answers, key sets, revocations (every value sealed with")
+    print("fleet_secret). Not shared: validated JWT results, which each instance keeps in its own cache")
+    print("(a local signature check costs about what a Redis lookup costs, and a JWT costs the provider")
+    print("nothing but the key set, which is shared: benches/fleet/RESULTS.md).")
 
 
 def main() -> None:
@@ -240,6 +406,9 @@ def main() -> None:
     print("tokens went to introspection, once per token per face; repeated requests (and the burst of")
     print("200 with the same JWT) were answered from the result cache. Round trips include HTTP on")
     print("loopback and the web framework; a cache hit inside jwtgate is about a microsecond.")
+
+    # 7. Many instances: the fleet scene.
+    fleet_scene(issuer, config, work)
 
 
 if __name__ == "__main__":
