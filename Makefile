@@ -121,16 +121,19 @@ bench-cross:
 
 # Fleet mode on Redis (benches/fleet/run.py): four instances, two Python and two Node processes,
 # with and without one redis-server (started on a free loopback port, stopped by PID): provider
-# calls, revocation propagation, L2 lookups against a bare GET and local verifies. Release builds,
-# copied to target/bench-fleet/faces so that a debug build made meanwhile (make test) does not
-# end up in the figures. redis-py and PyJWT in benches/fleet/.venv, ioredis by npm ci, all pinned.
+# calls, revocation propagation, L2 lookups against a bare GET and local verifies (plus a Go
+# instance for the latency table). Release builds, copied to target/bench-fleet/faces so that a
+# debug build made meanwhile (make test) does not end up in the figures. redis-py and PyJWT in
+# benches/fleet/.venv, ioredis by npm ci, go-redis by go.sum, all pinned.
 BENCH_FLEET_FACES := target/bench-fleet/faces
 bench-fleet: redis-deps
 	$(MAKE) -C bindings-python build-release
 	$(MAKE) -C bindings-node release
+	$(CARGO) build --release -q -p jwtgate-ffi
 	rm -rf $(BENCH_FLEET_FACES) && mkdir -p $(BENCH_FLEET_FACES)/python $(BENCH_FLEET_FACES)/node
 	cp -r bindings-python/python/jwtgate $(BENCH_FLEET_FACES)/python/
 	cp bindings-node/package.json bindings-node/index.js bindings-node/jwtgate.*.node $(BENCH_FLEET_FACES)/node/
+	cd benches/fleet/go && go build -tags jwtgate_release -o ../../../$(BENCH_FLEET_FACES)/go/instance .
 	test -x benches/fleet/.venv/bin/python || python3 -m venv benches/fleet/.venv
 	benches/fleet/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r benches/fleet/requirements.txt
 	cd benches/fleet && npm ci --no-audit --no-fund --loglevel=error

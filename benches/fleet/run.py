@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fleet-mode benchmark (issue #10): four jwtgate instances, two Python and two Node
-processes, with and without a shared Redis.
+processes, with and without a shared Redis (plus a Go instance for the latency table).
 
     make bench-fleet            # release builds, venv, npm ci, redis-server, then this
     benches/fleet/.venv/bin/python benches/fleet/run.py [--quick] [--out PATH]
@@ -12,7 +12,7 @@ Measures, on loopback:
 2. revocation propagation: `revoke` on one instance until each of the three others refuses
    the token (they poll validate_local every --poll-us), p50/p99 over --revocations;
 3. latency of an opaque token answered from Redis (L2, after clear_cache) against a bare GET
-   of the same size with the language's usual client (redis-py, ioredis), an introspection
+   of the same size with the language's usual client (redis-py, ioredis, go-redis), an introspection
    call to the provider, and a local JWT verify per algorithm (RS256, ES256, EdDSA).
 
 Writes benches/fleet/RESULTS.md (or --out) and the raw figures to target/bench-fleet.json.
@@ -195,8 +195,9 @@ class Instance:
     def __init__(self, face: str, name: str) -> None:
         self.face, self.name = face, name
         env = {**os.environ, "JWTGATE_PY": str(FACES_DIR / "python"), "JWTGATE_NODE": str(FACES_DIR / "node")}
-        cmd = ([sys.executable, str(HERE / "instance.py")] if face == "python"
-               else ["node", str(HERE / "instance.mjs")])
+        cmd = {"python": [sys.executable, str(HERE / "instance.py")],
+               "node": ["node", str(HERE / "instance.mjs")],
+               "go": [str(FACES_DIR / "go" / "instance")]}[face]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=HERE)
         children.append(self.proc)
         hello = self.read()
@@ -461,7 +462,9 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
         f"- Machine: {r['machine']}",
         f"- Software: {r['software']}",
         f"- Instances: {faces} processes (release builds of the faces), one redis-server on"
-        " loopback, one counting JWKS + introspection server (Python `http.server`, in the driver).",
+        " loopback, one counting JWKS + introspection server (Python `http.server`, in the driver)."
+        + (f" For the latency table only, one more {' and one more '.join(f.capitalize() for f in args.latency_faces)}"
+           " instance in the fleet (and one without Redis)." if args.latency_faces else ""),
         f"- Counts: {args.opaque} new opaque tokens per scenario, {args.rotations} rotations,"
         f" {args.mix:,} mixed requests, {rev['n']} revocations (poll every {args.poll_us} µs),"
         f" {args.latency_n} L2 lookups and bare GETs per instance, {args.local_n} local verifies per"
@@ -608,7 +611,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small counts, to try the script")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
-    ap.add_argument("--faces", default="python,python,node,node")
+    ap.add_argument("--faces", default="python,python,node,node", help="the four instances")
+    ap.add_argument("--latency-faces", default="go",
+                    help="faces measured in the latency tables only (one more fleet member each)")
     ap.add_argument("--opaque", type=int, default=50)
     ap.add_argument("--rotations", type=int, default=5)
     ap.add_argument("--mix", type=int, default=10_000)
@@ -625,9 +630,11 @@ def main() -> None:
         args.mix_jwt_pool, args.mix_opaque_pool = 400, 200
         args.revocations, args.latency_n, args.local_n = 20, 100, 200
     args.faces = args.faces.split(",")
-    if len(args.faces) != 4 or not set(args.faces) <= {"python", "node"}:
-        raise SystemExit("bench-fleet: --faces takes four of python,node")
-    for need in (FACES_DIR / "python" / "jwtgate", FACES_DIR / "node" / "index.js"):
+    args.latency_faces = [f for f in args.latency_faces.split(",") if f and f not in args.faces]
+    if len(args.faces) != 4 or not set(args.faces + args.latency_faces) <= {"python", "node", "go"}:
+        raise SystemExit("bench-fleet: --faces takes four of python,node,go")
+    needs = {"python": FACES_DIR / "python" / "jwtgate", "node": FACES_DIR / "node" / "index.js", "go": FACES_DIR / "go" / "instance"}
+    for need in (needs[f] for f in dict.fromkeys(args.faces + args.latency_faces)):
         if not need.exists():
             raise SystemExit(f"bench-fleet: {need} missing: run `make bench-fleet` (it copies the release builds there)")
     if shutil.which("redis-server") is None:
@@ -638,7 +645,7 @@ def main() -> None:
         "command": "make bench-fleet" if os.environ.get("MAKELEVEL") else "benches/fleet/.venv/bin/python benches/fleet/run.py " + " ".join(sys.argv[1:]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPUs (nproc), {cpu_model()}, Linux {platform.release()}",
-        "software": f"{version(['redis-server', '--version'])}; Python {platform.python_version()}; Node {version(['node', '--version'])}",
+        "software": f"{version(['redis-server', '--version'])}; Python {platform.python_version()}; Node {version(['node', '--version'])}; {version(['go', 'version'])}",
         "load": f"load average {os.getloadavg()[0]:.2f} at the start (other builds and tests may share the cores)",
         "calls": {},
     }
@@ -679,12 +686,14 @@ def main() -> None:
         print(f"  every other instance refuses: p50 {ms(rev['last_ms'], 50)} ms, p99 {ms(rev['last_ms'], 99)} ms, missed {rev['missed']}", flush=True)
 
         print("bench-fleet: lookup latencies", flush=True)
-        lat = latencies(provider, shared, lone, server, args)
-        lat["faces"] = list(dict.fromkeys(args.faces))
+        extra_shared = fleet(args.latency_faces, fleet_config) if args.latency_faces else []
+        extra_lone = fleet(args.latency_faces, base) if args.latency_faces else []
+        lat = latencies(provider, shared + extra_shared, lone + extra_lone, server, args)
+        lat["faces"] = list(dict.fromkeys(args.faces + args.latency_faces))
         results["latency"] = lat
         results["load"] += f", {os.getloadavg()[0]:.2f} at the end"
         results["final_stats"] = {inst.name: s for inst, s in zip(shared, stats_of(shared))}
-        for inst in shared + lone:
+        for inst in shared + lone + extra_shared + extra_lone:
             inst.stop()
         server.stop()
     finally:
