@@ -48,6 +48,7 @@ fmt-check:
 test-rust: provider-deps redis-deps
 	$(CARGO) test --locked
 	$(CARGO) run --locked -q -p jwtgate-vectorgen -- --check
+	$(CARGO) run --locked -q -p jwtgate-differential
 
 # redis-server and redis-cli (Debian's redis-server package) for the fleet tests, which start
 # their own servers on free loopback ports and stop them by PID. Installed when missing.

@@ -62,6 +62,7 @@ pub(crate) fn check(
     if let Some(audiences) = &s.audiences {
         check_audience(payload.get("aud"), audiences)?;
     }
+    check_revocable_ids(payload)?;
     let exp = numeric_date(payload, "exp")?;
     let nbf = numeric_date(payload, "nbf")?;
     let iat = numeric_date(payload, "iat")?;
@@ -90,6 +91,22 @@ pub(crate) fn check(
         }
     }
     Ok(TimeBounds { exp, nbf, iat })
+}
+
+/// RFC 7519 §4.1.2 (`sub` is a StringOrURI) and §4.1.7 (`jti` is a case-sensitive string), and
+/// RFC 7662 §2.2 for an introspection answer: revocation by subject or by `jti` matches strings,
+/// so a number there would make the token impossible to revoke. Found by the differential check
+/// (`tests/differential`): the peer accepts both.
+fn check_revocable_ids(claims: &Map<String, Value>) -> Result<()> {
+    for name in ["sub", "jti"] {
+        if claims.get(name).is_some_and(|v| !v.is_string()) {
+            return Err(Error::new(
+                ErrorKind::InvalidClaim,
+                format!("{name} is not a string (RFC 7519 §4.1)"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Claims that only tokens other than access tokens carry: ID tokens (`nonce`, `at_hash`,
@@ -197,6 +214,7 @@ pub(crate) fn check_introspected(
     if let Some(audiences) = &s.audiences {
         check_audience(answer.get("aud"), audiences)?;
     }
+    check_revocable_ids(answer)?;
     let exp = numeric_date(answer, "exp")?;
     let nbf = numeric_date(answer, "nbf")?;
     let iat = numeric_date(answer, "iat")?;

@@ -961,6 +961,20 @@ fn claims_suite(k: &Keys) -> Suite {
         t(&without(c.clone(), "iat")),
         "missing_claim",
     );
+    // Found by the differential check (tests/differential): a number as `sub` or `jti` would
+    // make the token impossible to revoke by subject or jti (RFC 7519 §4.1.2, §4.1.7).
+    s.err(
+        "sub is a number",
+        "default",
+        t(&with(c.clone(), "sub", json!(42))),
+        "invalid_claim",
+    );
+    s.err(
+        "jti is a number",
+        "default",
+        t(&with(c.clone(), "jti", json!(42))),
+        "invalid_claim",
+    );
     s
 }
 
