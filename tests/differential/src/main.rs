@@ -402,10 +402,7 @@ fn main() {
             ));
         }
     }
-    println!(
-        "differential: {total} tokens through jwtgate and jsonwebtoken {}",
-        "12"
-    );
+    println!("differential: {total} tokens through jwtgate and jsonwebtoken 12");
     println!("| mutation | jwtgate | jsonwebtoken | tokens |\n|---|---|---|---:|");
     for ((m, ours, theirs), n) in &table {
         println!("| {m} | {ours} | {theirs} | {n} |");
