@@ -37,7 +37,7 @@ demo-rust:
 	$(CARGO) run -q -p jwtgate-demo
 
 # Cheap checks first: a formatting or lint failure ends the run in a minute, not after the suites.
-test: fmt-check lint test-rust test-faces test-fleet
+test: fmt-check lint test-rust test-faces test-fleet fuzz-smoke
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -87,17 +87,42 @@ lint:
 vectors:
 	$(CARGO) run -q -p jwtgate-vectorgen
 
+# The core's pure-Rust unit tests under Miri (undefined behaviour, aliasing, leaks): parsing,
+# the HTTP edge, claims, configuration and revocation. Tests that reach aws-lc (signatures,
+# the keyed hashes of the result cache, sealing) or do I/O cannot run there. Needs the nightly
+# miri and rust-src components (added with rustup when missing); not in `make test`, since the
+# first build of the dependencies under Miri takes several minutes. Results: fuzz/README.md.
+MIRI_TESTS := token:: json:: edge:: claims:: config:: cache::revocation::
+.PHONY: miri
+miri:
+	rustup component list --toolchain nightly --installed | grep -q '^miri' \
+		|| rustup component add --toolchain nightly miri rust-src
+	CARGO_TARGET_DIR=target/miri $(CARGO) +nightly miri test -p jwtgate --lib -- $(MIRI_TESTS)
+
 # cargo-fuzz targets (fuzz/README.md): nightly Rust, cargo-fuzz installed from crates.io when
 # missing; every target runs FUZZ_SECONDS (default 60) from corpora seeded from tests/vectors.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := validate validate_structured issuers jwks introspection config
 .PHONY: fuzz
-fuzz:
-	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	python3 fuzz/seed.py
+fuzz: fuzz-deps
 	cd fuzz && for t in $(FUZZ_TARGETS); do \
 		cargo +nightly fuzz run -O $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
 	done
+
+# cargo-fuzz from crates.io when missing (pinned: it generates nothing committed, but a new
+# release must not change what `make test` runs), the seed corpora, one build of every target.
+CARGO_FUZZ_VERSION := 0.13.2
+.PHONY: fuzz-deps fuzz-smoke
+fuzz-deps:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION)
+	python3 fuzz/seed.py
+	cd fuzz && cargo +nightly fuzz build -O
+
+# Part of `make test`: every target for FUZZ_SMOKE_SECONDS (default 5) from the seed corpora, so
+# the targets cannot rot and a crash on a seed fails the run. The long runs are `make fuzz`.
+FUZZ_SMOKE_SECONDS ?= 5
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 # Real providers on loopback, driven through the Python face (tests/interop/run.py, recipes in
 # docs/providers.md): Keycloak from Maven Central, Ory Hydra built from the Go module proxy, the

@@ -77,3 +77,46 @@ impl Revocations {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: serde_json::Value) -> Claims {
+        let map = v.as_object().cloned().unwrap_or_default();
+        Claims::new(&map, v.to_string(), "{}".to_string())
+    }
+
+    #[test]
+    fn jti_revocations_end_with_their_token_and_never_shorten() {
+        let r = Revocations::default();
+        let token = claims(json!({"jti": "a", "sub": "s"}));
+        r.revoke_jti("a", Some(100.0), 50.0);
+        assert!(r.is_revoked(&token, 99.0));
+        assert!(!r.is_revoked(&token, 100.0));
+        // A shorter copy (from another instance, or a second call) does not shorten it...
+        r.revoke_jti("a", Some(60.0), 50.0);
+        assert!(r.is_revoked(&token, 99.0));
+        // ...and `None` (forever) wins over any end.
+        r.revoke_jti("a", None, 50.0);
+        r.revoke_jti("a", Some(70.0), 50.0);
+        assert!(r.is_revoked(&token, 1e9));
+        // Expired entries are forgotten when the table is next written.
+        r.revoke_jti("b", Some(10.0), 5.0);
+        r.revoke_jti("c", None, 20.0);
+        assert!(!r.entries().iter().any(|e| e.id == "b"));
+    }
+
+    #[test]
+    fn subject_revocations_cover_tokens_issued_before_and_tokens_without_iat() {
+        let r = Revocations::default();
+        r.revoke_subject("s", 100.0);
+        r.revoke_subject("s", 50.0); // an earlier cutoff never un-revokes
+        assert!(r.is_revoked(&claims(json!({"sub": "s", "iat": 100})), 0.0));
+        assert!(r.is_revoked(&claims(json!({"sub": "s"})), 0.0));
+        assert!(!r.is_revoked(&claims(json!({"sub": "s", "iat": 101})), 0.0));
+        assert!(!r.is_revoked(&claims(json!({"sub": "t", "iat": 1})), 0.0));
+        assert_eq!(r.entries().len(), 1);
+    }
+}
