@@ -105,6 +105,7 @@ pub(crate) struct Stats {
     pub introspection_throttled: Counter,
     pub http_retries: Counter,
     refreshes: [Counter; 5],
+    pub latency: crate::latency::Latency,
 }
 
 impl Default for Stats {
@@ -128,6 +129,7 @@ impl Default for Stats {
             introspection_throttled: Counter::default(),
             http_retries: Counter::default(),
             refreshes: Default::default(),
+            latency: Default::default(),
         }
     }
 }
@@ -172,6 +174,7 @@ impl Stats {
             introspection_throttled: self.introspection_throttled.get(),
             http_retries: self.http_retries.get(),
             breaker_transitions,
+            latency: self.latency.snapshot(),
         }
     }
 }
@@ -213,6 +216,8 @@ pub struct StatsSnapshot {
     pub http_retries: u64,
     /// Circuit-breaker state changes, all endpoints.
     pub breaker_transitions: u64,
+    /// Latency histograms with p50/p95/p99 (`latency.rs`).
+    pub latency: crate::latency::LatencySnapshot,
 }
 
 impl StatsSnapshot {
@@ -324,6 +329,7 @@ impl StatsSnapshot {
             "# HELP jwtgate_cache_entries Tokens in the result cache.\n# TYPE jwtgate_cache_entries gauge\njwtgate_cache_entries {}",
             self.cache_entries
         );
+        self.latency.write_prometheus(&mut out);
         out
     }
 }
