@@ -25,6 +25,7 @@ pub mod config;
 mod discovery;
 pub mod edge;
 mod error;
+pub mod events;
 mod http;
 mod introspect;
 mod json;
