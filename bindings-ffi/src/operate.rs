@@ -37,7 +37,10 @@ pub unsafe extern "C" fn jwtgate_metric_families_json(
     call(std::ptr::null_mut(), || {
         // SAFETY: API contract on `v`.
         let v = unsafe { validator(v) }?;
-        owned_out(serde_json::to_string(&v.metric_families()).map_err(internal)?, out)
+        owned_out(
+            serde_json::to_string(&v.metric_families()).map_err(internal)?,
+            out,
+        )
     })
 }
 
@@ -107,8 +110,9 @@ pub unsafe extern "C" fn jwtgate_admin_handle(
             // SAFETY: as above.
             unsafe { bytes(body, body_len) }.map_err(|e| e.error("body", body_len, invalid))?
         };
-        let route = Route::parse(method, path)
-            .ok_or_else(|| jwtgate_error::new(invalid, "no admin route has this method and path"))?;
+        let route = Route::parse(method, path).ok_or_else(|| {
+            jwtgate_error::new(invalid, "no admin route has this method and path")
+        })?;
         let reply = admin::handle_blocking(v, route, body);
         let doc = serde_json::json!({
             "status": reply.status,
@@ -141,7 +145,8 @@ pub struct jwtgate_event {
 }
 
 /// The type of an event callback: `ctx` is the pointer given with it.
-pub type jwtgate_event_callback = Option<unsafe extern "C" fn(ctx: *mut c_void, event: *const jwtgate_event)>;
+pub type jwtgate_event_callback =
+    Option<unsafe extern "C" fn(ctx: *mut c_void, event: *const jwtgate_event)>;
 
 struct Delivery {
     stop: std::sync::Arc<AtomicBool>,

@@ -593,7 +593,10 @@ pub fn events_subscribe(callback: Function<(), ()>, min_severity: u32) -> Result
     EVENTS_SCHEDULED.store(false, std::sync::atomic::Ordering::SeqCst);
     jwtgate::events::set_waker(Some(Arc::new(move || {
         if !EVENTS_SCHEDULED.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            let _ = tsfn.call((), napi::threadsafe_function::ThreadsafeFunctionCallMode::NonBlocking);
+            let _ = tsfn.call(
+                (),
+                napi::threadsafe_function::ThreadsafeFunctionCallMode::NonBlocking,
+            );
         }
     })));
     Ok(())

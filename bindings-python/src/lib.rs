@@ -25,6 +25,9 @@ use pyo3::types::{PyString, PyTuple};
 use crate::claims::Claims;
 use crate::errors::{malformed_text, to_pyerr};
 
+/// An admin route's answer for Python: `(status, content_type, headers, body)`.
+type AdminReply = (u16, &'static str, Vec<(&'static str, String)>, String);
+
 /// The core validator, shared by every Python thread. `jwtgate.Validator` subclasses it.
 #[pyclass(frozen, subclass, module = "jwtgate._native", name = "Validator")]
 struct Validator {
@@ -195,7 +198,7 @@ impl Validator {
         method: &str,
         path: &str,
         body: &[u8],
-    ) -> Option<(u16, &'static str, Vec<(&'static str, String)>, String)> {
+    ) -> Option<AdminReply> {
         let route = jwtgate::admin::Route::parse(method, path)?;
         let core = &self.core;
         let reply = logging::detach(py, || jwtgate::admin::handle_blocking(core, route, body));
@@ -253,9 +256,7 @@ fn flush_logs(py: Python<'_>) {
 fn admin_routes() -> Vec<(&'static str, &'static str, bool)> {
     jwtgate::admin::ROUTES
         .iter()
-        .filter_map(|(m, p)| {
-            jwtgate::admin::Route::parse(m, p).map(|r| (*m, *p, r.needs_token()))
-        })
+        .filter_map(|(m, p)| jwtgate::admin::Route::parse(m, p).map(|r| (*m, *p, r.needs_token())))
         .collect()
 }
 
