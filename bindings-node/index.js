@@ -370,7 +370,7 @@ class Validator {
   constructor(options) {
     if (!isPlainObject(options)) throw new TypeError('options must be a plain object')
     const { logger, ...config } = options
-    if (logger !== undefined) addLogger(logger)
+    if (logger !== undefined) checkLogger(logger)
     const canonical = toCanonical(config)
     let json
     try {
@@ -383,6 +383,8 @@ class Validator {
     } catch (e) {
       throw fromNativeThrow(e)
     }
+    // Events go to the logger only once the validator exists (a refused configuration adds none).
+    if (logger !== undefined) addLogger(logger)
     // Without the core's result cache every call is a fresh validation with a fresh id: a memo
     // would only ever miss.
     this.#memo = canonical.cache_max_entries === 0 ? null : new Map()
@@ -581,10 +583,14 @@ class Validator {
 const SEVERITY = { trace: 5, debug: 10, info: 20, warn: 30, warning: 30, error: 40, fatal: 50, silent: 255 }
 const loggers = new Set()
 
-function addLogger(logger) {
+function checkLogger(logger) {
   if (logger === null || typeof logger !== 'object' || typeof logger.info !== 'function') {
     throw new TypeError('logger must have pino-style methods (info, warn, error, debug)')
   }
+}
+
+function addLogger(logger) {
+  checkLogger(logger)
   loggers.add(logger)
   native.eventsSubscribe(drainEvents, minSeverity())
 }
