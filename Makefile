@@ -9,7 +9,7 @@ FACES := bindings-ffi bindings-python bindings-node
 .PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross bench-fleet help
 
 help:
-	@echo "make demo    - run the end-to-end demo (every face against a real provider)"
+	@echo "make demo    - run the end-to-end demo (every face against a real provider; DEMO_KEEP=1 keeps the apps and their dashboards up)"
 	@echo "make demo-rust - the core alone, with a local JWKS server"
 	@echo "make test    - run every test (what CI runs)"
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"

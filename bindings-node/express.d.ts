@@ -66,3 +66,18 @@ export function claimCheck<T extends Claims = Claims>(
   check: (payload: Readonly<T>, req: IncomingMessage) => boolean | Promise<boolean>,
   description?: string,
 ): Middleware
+
+/** Options of adminRouter: the admin scope is required (no default: the routes are never open). */
+export interface AdminRouterOptions {
+  scope: string
+  realm?: string
+}
+
+/**
+ * The admin routes (GET stats, health, metrics, dashboard; POST jwks/refresh, cache/clear,
+ * revoke) as one middleware: `app.use('/admin', adminRouter(validator, { scope: 'jwtgate:admin' }))`.
+ */
+export function adminRouter(
+  validator: Validator,
+  options: AdminRouterOptions,
+): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void

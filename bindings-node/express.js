@@ -16,7 +16,7 @@
 const jwtgate = require('./index.js')
 
 const { Validator, JwtGateError } = jwtgate
-const { kAuthorize, kTakeError, kEntryAsync, kAnswerFor, missingScopes, errorOfKind, KEYS_NOT_LOADED, MISSING_TOKEN } =
+const { kAuthorize, kTakeError, kEntryAsync, kAnswerFor, kAdmin, missingScopes, errorOfKind, fromNativeThrow, native, KEYS_NOT_LOADED, MISSING_TOKEN } =
   jwtgate[Symbol.for('jwtgate.internal')]
 
 // The realm of the jwtAuth that authenticated the request, for the answers of the middlewares
@@ -152,4 +152,100 @@ function claimCheck(check, description = 'the token does not meet the claim requ
   }
 }
 
-module.exports = { jwtAuth, requiredScopes, claimCheck }
+// The engine refuses larger admin bodies (a typed 400); reading stops one byte past it.
+const ADMIN_MAX_BODY = 16 * 1024
+
+/** The request body as a Buffer (what a body parser left, or read here, bounded). */
+function readBody(req) {
+  const parsed = req.body
+  if (Buffer.isBuffer(parsed)) return Promise.resolve(parsed)
+  if (typeof parsed === 'string') return Promise.resolve(Buffer.from(parsed))
+  if (parsed !== undefined && parsed !== null && typeof parsed === 'object' && req.readableEnded) {
+    // express.json() ran first: its object, as JSON again (the engine checks its shape).
+    return Promise.resolve(Buffer.from(Object.keys(parsed).length ? JSON.stringify(parsed) : ''))
+  }
+  return new Promise((resolve, reject) => {
+    const chunks = []
+    let size = 0
+    const done = () => {
+      req.off('data', onData)
+      req.off('end', done)
+      req.off('error', reject)
+      resolve(Buffer.concat(chunks))
+    }
+    const onData = (chunk) => {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size > ADMIN_MAX_BODY) {
+        done()
+        req.resume()
+      }
+    }
+    req.on('data', onData)
+    req.on('end', done)
+    req.on('error', reject)
+  })
+}
+
+function sendReply(res, reply) {
+  res.statusCode = reply.status
+  res.setHeader('Content-Type', reply.contentType)
+  for (const [name, value] of reply.headers) res.setHeader(name, value)
+  res.end(reply.body)
+}
+
+/** The refusal of an admin request (the HTTP edge's answer), sent as is. */
+function sendRefusal(res, err) {
+  res.statusCode = err.status
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Content-Type', 'application/json')
+  for (const [name, value] of Object.entries(err.headers || {})) res.setHeader(name, value)
+  res.end(JSON.stringify(err.body))
+}
+
+/**
+ * The admin routes (stats, health, metrics, jwks/refresh, cache/clear, revoke, dashboard) as one
+ * middleware; mount it under a prefix of your choice: `app.use('/admin', adminRouter(validator,
+ * { scope: 'jwtgate:admin' }))`. Every route but the dashboard page needs a bearer token the
+ * validator accepts that carries `scope`: none → 401, another scope → 403. `scope` has no
+ * default and cannot be empty: the routes are never open. The route rules and answers are the
+ * engine's (jwtgate::admin); `metrics` is the engine's Prometheus text (jwtgate/prometheus puts
+ * the same families in a prom-client registry).
+ * @param {Validator} validator
+ * @param {{ scope: string, realm?: string }} options
+ */
+function adminRouter(validator, options) {
+  if (!(validator instanceof Validator)) throw new TypeError('adminRouter() takes a jwtgate Validator')
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('adminRouter(validator, { scope }) needs the admin scope')
+  }
+  const { scope, realm } = options
+  if (typeof scope !== 'string') throw new TypeError('scope must be a string (e.g. "jwtgate:admin")')
+  try {
+    native.adminCheckScope(scope)
+  } catch (e) {
+    throw fromNativeThrow(e)
+  }
+  const auth = jwtAuth({ validator, realm })
+  const scoped = requiredScopes(scope)
+  const routes = new Map(native.adminRoutes().map((r) => [`${r.method} ${r.path}`, r]))
+
+  return function jwtgateAdmin(req, res, next) {
+    const url = req.path ?? new URL(req.url, 'http://localhost').pathname
+    const route = routes.get(`${req.method} ${url.replace(/^\/+/, '')}`)
+    if (route === undefined) return next()
+    const run = () =>
+      (route.method === 'POST' ? readBody(req) : Promise.resolve(Buffer.alloc(0)))
+        .then((body) => validator[kAdmin](route.method, route.path, body))
+        .then((reply) => sendReply(res, reply))
+        .catch(next)
+    if (!route.needsToken) return run()
+    const refuse = (err) => (err instanceof JwtGateError && err.status ? sendRefusal(res, err) : next(err))
+    auth(req, res, (err) => {
+      if (err) return refuse(err)
+      scoped(req, res, (err2) => (err2 ? refuse(err2) : run()))
+    })
+  }
+}
+
+module.exports = { jwtAuth, requiredScopes, claimCheck, adminRouter }

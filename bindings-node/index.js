@@ -357,6 +357,7 @@ const kEntry = Symbol('jwtgate.entry')
 const kEntryAsync = Symbol('jwtgate.entryAsync')
 const kAuthorize = Symbol('jwtgate.authorize')
 const kTakeError = Symbol('jwtgate.takeError')
+const kAdmin = Symbol('jwtgate.admin')
 
 class Validator {
   #native
@@ -368,7 +369,9 @@ class Validator {
    */
   constructor(options) {
     if (!isPlainObject(options)) throw new TypeError('options must be a plain object')
-    const canonical = toCanonical(options)
+    const { logger, ...config } = options
+    if (logger !== undefined) checkLogger(logger)
+    const canonical = toCanonical(config)
     let json
     try {
       json = JSON.stringify(canonical)
@@ -380,6 +383,8 @@ class Validator {
     } catch (e) {
       throw fromNativeThrow(e)
     }
+    // Events go to the logger only once the validator exists (a refused configuration adds none).
+    if (logger !== undefined) addLogger(logger)
     // Without the core's result cache every call is a fresh validation with a fresh id: a memo
     // would only ever miss.
     this.#memo = canonical.cache_max_entries === 0 ? null : new Map()
@@ -548,8 +553,78 @@ class Validator {
     return forHttp(this.#remember(id, () => this.#native.takeClaims()), () => claims)
   }
 
+  // Internal (jwtgate/express adminRouter, jwtgate/prometheus): an admin route's reply
+  // (a Promise) or null; the metric families.
+  [kAdmin](method, path, body) {
+    return this.#native.admin(method, path, body)
+  }
+
+  /** The Prometheus text's families as data (what `jwtgate/prometheus` collects). */
+  metricFamilies() {
+    return JSON.parse(this.#native.metricFamiliesJson())
+  }
+
   [kTakeError](code) {
     return errorFromCode(code, this.#native.takeError())
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events: the engine's audit and key-set events (targets `jwtgate::audit`, `jwtgate::jwks`) to
+// the loggers given with the `logger` option (none by default: nothing is logged). A logger is
+// pino-compatible: `logger.info(fields, message)` (`error`, `warn`, `info`, `debug`, `trace`);
+// console works too. The fields are Python's `jwtgate_fields` plus `target`. Events are the
+// process's (the engine's queue is one), so every logger gets every validator's events.
+//
+// The engine never calls JS where an event happens (that may be one of its I/O threads): it
+// queues the event and schedules one call of a weak threadsafe function, which drains the queue
+// here on the JS thread. Background key refreshes are logged when they happen.
+
+const SEVERITY = { trace: 5, debug: 10, info: 20, warn: 30, warning: 30, error: 40, fatal: 50, silent: 255 }
+const loggers = new Set()
+
+function checkLogger(logger) {
+  if (logger === null || typeof logger !== 'object' || typeof logger.info !== 'function') {
+    throw new TypeError('logger must have pino-style methods (info, warn, error, debug)')
+  }
+}
+
+function addLogger(logger) {
+  checkLogger(logger)
+  loggers.add(logger)
+  native.eventsSubscribe(drainEvents, minSeverity())
+}
+
+// The lowest level any logger wants (pino's `logger.level` name; `info` when it has none).
+function minSeverity() {
+  let min = 255
+  for (const l of loggers) min = Math.min(min, SEVERITY[typeof l.level === 'string' ? l.level : 'info'] ?? 20)
+  return min
+}
+
+/** Stops sending the engine's events to `logger` (given as a Validator's `logger` option). */
+function removeLogger(logger) {
+  loggers.delete(logger)
+  if (loggers.size === 0) native.eventsUnsubscribe()
+  else native.eventsSubscribe(drainEvents, minSeverity())
+}
+
+function drainEvents() {
+  const { dropped, events } = JSON.parse(native.eventsDrain())
+  if (dropped > 0) {
+    dispatch('warn', { target: 'jwtgate', dropped }, `${dropped} jwtgate events were dropped (queue full)`)
+  }
+  for (const e of events) dispatch(e.level, { target: e.target, ...e.fields }, e.message)
+}
+
+function dispatch(level, fields, message) {
+  for (const logger of loggers) {
+    const method = typeof logger[level] === 'function' ? level : 'info'
+    try {
+      logger[method](fields, message)
+    } catch {
+      // A failing logger must not turn an event into an uncaught exception.
+    }
   }
 }
 
@@ -600,6 +675,7 @@ module.exports = {
   ConfigError,
   InternalError,
   errorKinds,
+  removeLogger,
   version: native.version(),
 }
 
@@ -617,6 +693,8 @@ Object.defineProperty(module.exports, Symbol.for('jwtgate.internal'), {
     KEYS_NOT_LOADED,
     MISSING_TOKEN,
     buildProfile: native.buildProfile(),
+    kAdmin,
+    fromNativeThrow,
     native,
   }),
 })

@@ -17,6 +17,7 @@ export const {
   ConfigError,
   InternalError,
   errorKinds,
+  removeLogger,
   version,
 } = jwtgate
 export default jwtgate

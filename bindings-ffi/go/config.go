@@ -259,6 +259,9 @@ type Stats struct {
 	RedisRevocationsPublished uint64 `json:"redis_revocations_published"`
 	RedisRevocationsReceived  uint64 `json:"redis_revocations_received"`
 	RedisJWKSShared           uint64 `json:"redis_jwks_shared"`
+	// Latency holds the latency histograms with p50/p95/p99 (nanoseconds; cache hits are
+	// sampled 1 in 64 and counted 64 times).
+	Latency Latency `json:"latency"`
 	// Extra holds counters this version of the Go package does not name yet.
 	Extra map[string]json.RawMessage `json:"-"`
 }
@@ -363,4 +366,29 @@ type BreakerHealth struct {
 	State               string  `json:"state"`
 	ConsecutiveFailures uint32  `json:"consecutive_failures"`
 	LastError           *string `json:"last_error"`
+}
+
+// Histogram is one latency histogram of Stats (times in nanoseconds).
+type Histogram struct {
+	Count uint64 `json:"count"`
+	SumNs uint64 `json:"sum_ns"`
+	// Buckets holds [upper bound, cumulative count] pairs, ascending; +Inf is Count.
+	Buckets [][2]uint64 `json:"buckets"`
+	P50Ns   uint64      `json:"p50_ns"`
+	P95Ns   uint64      `json:"p95_ns"`
+	P99Ns   uint64      `json:"p99_ns"`
+}
+
+// Latency is validation time by path and provider call time by endpoint.
+type Latency struct {
+	Validation struct {
+		Hit           Histogram `json:"hit"`
+		Local         Histogram `json:"local"`
+		Introspection Histogram `json:"introspection"`
+	} `json:"validation"`
+	Provider struct {
+		Discovery     Histogram `json:"discovery"`
+		JWKS          Histogram `json:"jwks"`
+		Introspection Histogram `json:"introspection"`
+	} `json:"provider"`
 }

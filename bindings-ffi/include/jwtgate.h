@@ -123,6 +123,25 @@ typedef struct jwtgate_error jwtgate_error;
 // returned).
 typedef struct jwtgate_validator jwtgate_validator;
 
+// One event of the engine, as the callback of `jwtgate_events_set_callback` sees it. Every
+// string is NUL-terminated UTF-8 borrowed for the duration of the call only.
+typedef struct {
+  // Python's numeric levels: 40 error, 30 warn, 20 info, 10 debug, 5 trace.
+  int severity;
+  // "error", "warn", "info", "debug" or "trace".
+  const char *level;
+  // "jwtgate::audit", "jwtgate::jwks", ...
+  const char *target;
+  const char *message;
+  // The event's fields as a JSON object of strings (`event`, `kind`, `issuer`, ...).
+  const char *fields_json;
+  // Unix time in seconds.
+  double time;
+} jwtgate_event;
+
+// The type of an event callback: `ctx` is the pointer given with it.
+typedef void (*jwtgate_event_callback)(void *ctx, const jwtgate_event *event);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -402,6 +421,57 @@ jwtgate_result jwtgate_http_answer(const jwtgate_error *error,
                                    char **challenge,
                                    char **body,
                                    jwtgate_error **err);
+
+// The families of `jwtgate_metrics_text` as a JSON array: `[{"name", "help", "type",
+// "samples": [{"name", "labels": [[name, value], ...], "value"}]}]` (what the Go collector
+// registers). `*out` is owned by the caller: release it with `jwtgate_string_free`.
+jwtgate_result jwtgate_metric_families_json(const jwtgate_validator *v, char **out);
+
+// The admin routes as a JSON array of `{"method", "path", "needs_token"}`; `*out` owned by
+// the caller (`jwtgate_string_free`).
+jwtgate_result jwtgate_admin_routes_json(char **out);
+
+// `JWTGATE_CONFIG` unless `scope` (UTF-8, `len` bytes) is one RFC 6749 scope token: the
+// admin routes have no default scope and no way to turn the check off.
+jwtgate_result jwtgate_admin_check_scope(const uint8_t *scope, size_t len, jwtgate_error **err);
+
+// Answers the admin route `method` `path` (relative to the prefix; UTF-8) with the request
+// body `body` (`body_len` bytes; NULL with 0 for none). `*out` receives the reply as JSON,
+// `{"status", "content_type", "headers": [[name, value], ...], "body"}`, owned by the caller
+// (`jwtgate_string_free`). Blocks for `jwks/refresh` (bounded by the fetch timeouts).
+// `JWTGATE_INVALID_ARGUMENT` when no route has this method and path. The caller checks the
+// admin token first (every route but `dashboard`): `jwtgate_validate_authorization` with the
+// admin scope.
+jwtgate_result jwtgate_admin_handle(const jwtgate_validator *v,
+                                    const uint8_t *method,
+                                    size_t method_len,
+                                    const uint8_t *path,
+                                    size_t path_len,
+                                    const uint8_t *body,
+                                    size_t body_len,
+                                    char **out,
+                                    jwtgate_error **err);
+
+// Sends the engine's events (audit, key sets) to `callback`, on one thread this library owns
+// (named "jwtgate-events"), never on the engine's I/O threads: background key refreshes are
+// delivered when they happen. Events below `min_severity` (10 debug, 20 info, 30 warn,
+// 40 error) are not recorded. A NULL `callback` stops the delivery and waits for the thread
+// (call it before unloading the library or freeing `ctx`). Replaces any earlier callback.
+// `ctx` is passed back as is; it must be usable from that thread. Process-wide: every
+// validator's events.
+jwtgate_result jwtgate_events_set_callback(jwtgate_event_callback callback,
+                                           void *ctx,
+                                           int min_severity);
+
+// Waits up to `timeout_ms` for engine events and takes them: `*out` receives
+// `{"dropped": n, "events": [{"level", "severity", "target", "message", "fields", "time"}]}`
+// (owned by the caller, `jwtgate_string_free`), possibly with no event. For hosts that
+// deliver from a thread of their own (the Go package's goroutine). Records events of
+// `min_severity` and above from the first call on.
+jwtgate_result jwtgate_events_wait(uint32_t timeout_ms, int min_severity, char **out);
+
+// Wakes every `jwtgate_events_wait` now (a host stopping its delivery).
+void jwtgate_events_wake(void);
 
 #ifdef __cplusplus
 }  // extern "C"

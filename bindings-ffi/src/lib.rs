@@ -31,6 +31,8 @@ mod result;
 mod validator;
 // Then the HTTP edge, built on them.
 mod edge;
+// Then operating it: metric families, admin routes, events.
+mod operate;
 
 pub use edge::{
     jwtgate_http_answer, jwtgate_http_bearer_token, jwtgate_validate_authorization,
@@ -40,6 +42,11 @@ pub use error::{
     jwtgate_error, jwtgate_error_code, jwtgate_error_free, jwtgate_error_http_status,
     jwtgate_error_kind, jwtgate_error_kinds_json, jwtgate_error_message, jwtgate_error_new,
     jwtgate_result_name, jwtgate_string_free,
+};
+pub use operate::{
+    jwtgate_admin_check_scope, jwtgate_admin_handle, jwtgate_admin_routes_json, jwtgate_event,
+    jwtgate_event_callback, jwtgate_events_set_callback, jwtgate_events_wait, jwtgate_events_wake,
+    jwtgate_metric_families_json,
 };
 pub use result::jwtgate_result;
 pub use validator::{

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use jwtgate::{Claims, Error as CoreError, ErrorKind, Validator, edge};
 use napi::JsDeferred;
-use napi::bindgen_prelude::{Env, Error, External, Object, Result, Status};
+use napi::bindgen_prelude::{Buffer, Env, Error, External, Function, Object, Result, Status};
 use napi::{JsString, JsValue};
 use napi_derive::napi;
 
@@ -461,6 +461,162 @@ impl NativeValidator {
     pub fn metrics_text(&self) -> String {
         self.validator.metrics_text()
     }
+
+    /// The Prometheus text's families as JSON (`jwtgate/prometheus` builds its metrics from
+    /// them): `[{"name", "help", "type", "samples": [{"name", "labels", "value"}]}]`.
+    #[napi]
+    pub fn metric_families_json(&self) -> Result<String> {
+        to_json(&self.validator.metric_families())
+    }
+
+    /// Answers an admin route (`jwtgate::admin`): resolves to an [`AdminReply`], from the
+    /// core's runtime for `jwks/refresh` (no libuv pool thread waits), at once otherwise.
+    /// `null` when no route has this method and path.
+    #[napi(ts_return_type = "Promise<AdminReply> | null")]
+    pub fn admin<'env>(
+        &self,
+        env: &'env Env,
+        method: String,
+        path: String,
+        body: Buffer,
+    ) -> Result<Option<Object<'env>>> {
+        let Some(route) = jwtgate::admin::Route::parse(&method, &path) else {
+            return Ok(None);
+        };
+        let (deferred, promise) = env.create_deferred()?;
+        let settle = AdminSettle(Some(deferred));
+        jwtgate::admin::handle_with(&self.validator, route, &body, move |reply| {
+            let reply = AdminReply {
+                status: u32::from(reply.status),
+                content_type: reply.content_type.to_string(),
+                headers: reply
+                    .headers
+                    .into_iter()
+                    .map(|(k, v)| vec![k.to_string(), v])
+                    .collect(),
+                body: reply.body,
+            };
+            settle.resolve(move |_| Ok(reply));
+        });
+        Ok(Some(promise))
+    }
+}
+
+/// An admin route's answer.
+#[napi(object)]
+#[derive(Debug)]
+pub struct AdminReply {
+    pub status: u32,
+    pub content_type: String,
+    /// `[name, value]` pairs besides `Content-Type`.
+    pub headers: Vec<Vec<String>>,
+    pub body: String,
+}
+
+/// [`Settle`] for admin replies.
+struct AdminSettle<R: FnOnce(Env) -> Result<AdminReply>>(Option<JsDeferred<AdminReply, R>>);
+
+impl<R: FnOnce(Env) -> Result<AdminReply>> AdminSettle<R> {
+    fn resolve(mut self, resolver: R) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(resolver);
+        }
+    }
+}
+
+impl<R: FnOnce(Env) -> Result<AdminReply>> Drop for AdminSettle<R> {
+    fn drop(&mut self) {
+        if let Some(deferred) = self.0.take() {
+            deferred.reject(Error::from_reason(
+                "the engine ended an admin call without a result (a bug in jwtgate: please report it)",
+            ));
+        }
+    }
+}
+
+/// One admin route.
+#[napi(object)]
+#[derive(Debug)]
+pub struct AdminRoute {
+    pub method: String,
+    pub path: String,
+    pub needs_token: bool,
+}
+
+/// The admin routes (`jwtgate::admin::ROUTES`).
+#[napi]
+pub fn admin_routes() -> Vec<AdminRoute> {
+    jwtgate::admin::ROUTES
+        .iter()
+        .filter_map(|(m, p)| {
+            jwtgate::admin::Route::parse(m, p).map(|r| AdminRoute {
+                method: (*m).to_string(),
+                path: (*p).to_string(),
+                needs_token: r.needs_token(),
+            })
+        })
+        .collect()
+}
+
+/// Throws (code `config`) unless `scope` is one scope token: the admin routes have no default
+/// scope and no way to turn the check off.
+#[napi]
+pub fn admin_check_scope(scope: String) -> std::result::Result<(), Error<KindStatus>> {
+    jwtgate::admin::check_scope(&scope).map_err(|e| kind_error(&e))
+}
+
+// ---- events -------------------------------------------------------------------------------
+//
+// The core queues its events (jwtgate::events); its waker, which runs on whatever thread
+// emitted the event, only schedules one call of a threadsafe function (non-blocking, and only
+// when none is scheduled yet). That call runs on the JS thread and drains the queue into the
+// loggers (index.js). The function is weak (unref'd): it never keeps the process alive, and
+// once the environment is torn down the call is refused, not run.
+
+type EventsTsfn = napi::threadsafe_function::ThreadsafeFunction<(), (), (), Status, false, true, 0>;
+
+static EVENTS_SCHEDULED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Routes the core's events to `callback` (called with no argument on the JS thread when
+/// events are waiting: it calls [`events_drain`]). `min_severity`: Python's numeric levels
+/// (10 debug, 20 info, 30 warning, 40 error).
+#[napi(ts_args_type = "callback: () => void, minSeverity: number")]
+pub fn events_subscribe(callback: Function<(), ()>, min_severity: u32) -> Result<()> {
+    let tsfn: EventsTsfn = callback
+        .build_threadsafe_function::<()>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .build()?;
+    let tsfn = Arc::new(tsfn);
+    jwtgate::events::install();
+    jwtgate::events::set_min_severity(min_severity.min(255) as u8);
+    EVENTS_SCHEDULED.store(false, std::sync::atomic::Ordering::SeqCst);
+    jwtgate::events::set_waker(Some(Arc::new(move || {
+        if !EVENTS_SCHEDULED.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let _ = tsfn.call(
+                (),
+                napi::threadsafe_function::ThreadsafeFunctionCallMode::NonBlocking,
+            );
+        }
+    })));
+    Ok(())
+}
+
+/// Stops routing events (the queue keeps filling up to its bound; nothing is called).
+#[napi]
+pub fn events_unsubscribe() {
+    jwtgate::events::set_waker(None);
+    jwtgate::events::set_min_severity(255);
+}
+
+/// The waiting events as JSON: `{"dropped": n, "events": [{"level", "severity", "target",
+/// "message", "fields", "time"}]}`.
+#[napi]
+pub fn events_drain() -> String {
+    EVENTS_SCHEDULED.store(false, std::sync::atomic::Ordering::Release);
+    let drained = jwtgate::events::drain();
+    let events: Vec<serde_json::Value> = drained.events.iter().map(|e| e.to_json()).collect();
+    serde_json::json!({ "dropped": drained.dropped, "events": events }).to_string()
 }
 
 /// Reads a JS string as UTF-8 into `buffer` in one pass; `None` when it may not have fit.

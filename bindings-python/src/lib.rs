@@ -25,6 +25,9 @@ use pyo3::types::{PyString, PyTuple};
 use crate::claims::Claims;
 use crate::errors::{malformed_text, to_pyerr};
 
+/// An admin route's answer for Python: `(status, content_type, headers, body)`.
+type AdminReply = (u16, &'static str, Vec<(&'static str, String)>, String);
+
 /// The core validator, shared by every Python thread. `jwtgate.Validator` subclasses it.
 #[pyclass(frozen, subclass, module = "jwtgate._native", name = "Validator")]
 struct Validator {
@@ -180,6 +183,28 @@ impl Validator {
         convert::serialize(py, &self.core.health())
     }
 
+    /// The Prometheus text's families as data (`jwtgate.prometheus` builds its metrics from
+    /// them): `[{"name", "help", "type", "samples": [{"name", "labels", "value"}]}]`.
+    fn metric_families<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::serialize(py, &self.core.metric_families())
+    }
+
+    /// Answers an admin route (`jwtgate::admin`): `(status, content_type, headers, body)`;
+    /// `None` when no route has this method and path. Blocks for `jwks/refresh` (with the GIL
+    /// released): call it from a worker thread.
+    fn _admin(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Option<AdminReply> {
+        let route = jwtgate::admin::Route::parse(method, path)?;
+        let core = &self.core;
+        let reply = logging::detach(py, || jwtgate::admin::handle_blocking(core, route, body));
+        Some((reply.status, reply.content_type, reply.headers, reply.body))
+    }
+
     fn __repr__(&self) -> String {
         let health = self.core.health();
         // The top-level fields describe only the first issuer: naming it alone would hide the
@@ -226,6 +251,34 @@ fn flush_logs(py: Python<'_>) {
     logging::drain(py);
 }
 
+/// The admin routes: `[(method, path, needs_token)]` (`jwtgate::admin::ROUTES`).
+#[pyfunction]
+fn admin_routes() -> Vec<(&'static str, &'static str, bool)> {
+    jwtgate::admin::ROUTES
+        .iter()
+        .filter_map(|(m, p)| jwtgate::admin::Route::parse(m, p).map(|r| (*m, *p, r.needs_token())))
+        .collect()
+}
+
+/// Raises `ConfigError` unless `scope` is one scope token (no default, no way to disable).
+#[pyfunction]
+fn admin_check_scope(py: Python<'_>, scope: &str) -> PyResult<()> {
+    jwtgate::admin::check_scope(scope).map_err(|e| to_pyerr(py, e))
+}
+
+/// A new socket for the package's event thread (`jwtgate._events`): the descriptor to read;
+/// the core writes a byte to the other end when an event is queued.
+#[pyfunction]
+fn _events_fd() -> PyResult<i32> {
+    logging::events_fd().map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))
+}
+
+/// Wakes the event thread (so that it sees it must stop).
+#[pyfunction]
+fn _wake_events() {
+    logging::wake();
+}
+
 /// For the benchmark only: `False` keeps the GIL during `validate_local`'s signature checks,
 /// to measure what releasing it costs and buys (benches/python/bench.py).
 #[pyfunction]
@@ -261,5 +314,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(flush_logs, m)?)?;
     m.add_function(wrap_pyfunction!(_set_release_gil, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork, m)?)?;
+    m.add_function(wrap_pyfunction!(admin_routes, m)?)?;
+    m.add_function(wrap_pyfunction!(admin_check_scope, m)?)?;
+    m.add_function(wrap_pyfunction!(_events_fd, m)?)?;
+    m.add_function(wrap_pyfunction!(_wake_events, m)?)?;
     Ok(())
 }

@@ -28,6 +28,21 @@ async def main(scenario: str, jwks_uri: str, slow_uri: str, token: str) -> None:
         except jwtgate.KeysNotLoadedError:
             pass
         assert (await validator.validate_async(token))["sub"] == "user-1"
+    elif scenario == "events-at-exit":
+        # Every event logged (DEBUG, a handler): background fetches, in flight and finishing
+        # while the interpreter shuts down, queue events for the event thread (jwtgate._events)
+        # that the exit hook stops and joins.
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+        for _ in range(4):
+            slow = jwtgate.Validator(**config, jwks_uri=slow_uri)
+            try:
+                slow.validate_local(token)
+            except jwtgate.KeysNotLoadedError:
+                pass
+        assert (await validator.validate_async(token))["sub"] == "user-1"
+        validator.clear_cache()
     elif scenario == "abandoned-task":
         # A validation left running in the executor when the loop closes.
         slow = jwtgate.Validator(**config, jwks_uri=slow_uri, fetch_timeout=3)

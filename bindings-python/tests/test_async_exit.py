@@ -1,4 +1,4 @@
-"""50 fresh interpreters `await validate_async(...)` and exit: zero crashes.
+"""60 fresh interpreters `await validate_async(...)` and exit: zero crashes.
 
 pyo3-async-runtimes completes asyncio futures from tokio threads, which crashes when that
 happens during interpreter shutdown (PyO3/pyo3-async-runtimes#40; 13 of 20 runs here). jwtgate
@@ -19,8 +19,8 @@ from typing import Tuple
 from conftest import JwksServer, mint
 
 CHILD = pathlib.Path(__file__).with_name("async_exit_child.py")
-SCENARIOS = ["fetch", "fetch-then-hit", "gather", "exit-during-fetch", "abandoned-task"]
-RUNS = 50
+SCENARIOS = ["fetch", "fetch-then-hit", "gather", "exit-during-fetch", "abandoned-task", "events-at-exit"]
+RUNS = 60
 
 
 def _run(scenario: str, server: JwksServer, token: str) -> Tuple[str, int, str, str]:
@@ -35,7 +35,7 @@ def _run(scenario: str, server: JwksServer, token: str) -> Tuple[str, int, str, 
     return scenario, proc.returncode, proc.stdout, proc.stderr
 
 
-def test_50_fresh_interpreters_exit_cleanly(jwks_server: JwksServer) -> None:
+def test_60_fresh_interpreters_exit_cleanly(jwks_server: JwksServer) -> None:
     token = mint()
     runs = [SCENARIOS[i % len(SCENARIOS)] for i in range(RUNS)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:

@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 mod cache;
 mod claims;
 pub mod config;
@@ -25,11 +26,14 @@ mod discovery;
 pub mod edge;
 mod error;
 mod fleet;
+pub mod events;
 mod http;
 mod introspect;
 mod json;
 mod jwks;
 mod keys;
+mod latency;
+pub mod metrics;
 mod runtime;
 mod stats;
 #[doc(hidden)]
@@ -45,6 +49,10 @@ pub use http::breaker::{BreakerHealth, BreakerState};
 pub use introspect::IntrospectionHealth;
 pub use jwks::JwksHealth;
 pub use keys::Algorithm;
+pub use latency::{
+    EndpointLatency, HIT_SAMPLE, HistogramSnapshot, LatencySnapshot, PROVIDER_BUCKETS_NS,
+    PathLatency, VALIDATION_BUCKETS_NS,
+};
 pub use stats::StatsSnapshot;
 pub use validated::{Claims, Source, Validated};
 pub use validator::{Health, IssuerHealth, Validator};

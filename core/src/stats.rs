@@ -105,6 +105,7 @@ pub(crate) struct Stats {
     pub introspection_throttled: Counter,
     pub http_retries: Counter,
     refreshes: [Counter; 5],
+    pub latency: crate::latency::Latency,
 }
 
 impl Default for Stats {
@@ -128,6 +129,7 @@ impl Default for Stats {
             introspection_throttled: Counter::default(),
             http_retries: Counter::default(),
             refreshes: Default::default(),
+            latency: Default::default(),
         }
     }
 }
@@ -173,6 +175,7 @@ impl Stats {
             http_retries: self.http_retries.get(),
             breaker_transitions,
             fleet: crate::fleet::FleetStats::default(),
+            latency: self.latency.snapshot(),
         }
     }
 }
@@ -217,6 +220,8 @@ pub struct StatsSnapshot {
     /// Fleet mode's counters (`redis_*`; zero without Redis), flat in the JSON.
     #[serde(flatten)]
     pub fleet: crate::fleet::FleetStats,
+    /// Latency histograms with p50/p95/p99 (`latency.rs`).
+    pub latency: crate::latency::LatencySnapshot,
 }
 
 impl StatsSnapshot {
@@ -328,6 +333,7 @@ impl StatsSnapshot {
             "# HELP jwtgate_cache_entries Tokens in the result cache.\n# TYPE jwtgate_cache_entries gauge\njwtgate_cache_entries {}",
             self.cache_entries
         );
+        self.latency.write_prometheus(&mut out);
         out
     }
 }

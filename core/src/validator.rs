@@ -43,6 +43,7 @@ use crate::introspect::{IntrospectionHealth, Introspector};
 use crate::json;
 use crate::jwks::{JwksCache, JwksHealth, KeyLookup, Mode, Remote};
 use crate::keys::{Algorithm, Family, KeySet, KeyTag, import_jwks};
+use crate::latency::{self, Timing};
 use crate::runtime;
 use crate::stats::{RefreshReason, Stats, StatsSnapshot};
 use crate::token::{self, CompactJws};
@@ -205,6 +206,7 @@ impl Validator {
     /// with keys already loaded. Where a fetch is needed it fails with `keys_not_loaded`
     /// (and starts loading in the background when no keys are loaded at all).
     pub fn validate_local(&self, token: &str) -> Result<Validated> {
+        let sampled = latency::start();
         let result = match self.inner.first_pass(token, Mode::NoNetwork) {
             Step::Done(result) => result,
             _ => Err(Error::new(
@@ -212,7 +214,9 @@ impl Validator {
                 "network-free pass asked for the network",
             )),
         };
+        let timing = Timing::after(sampled, &result);
         self.inner.record(&result);
+        self.inner.stats.latency.result(&result, false, timing);
         result
     }
 
@@ -227,19 +231,33 @@ impl Validator {
             return None;
         }
         inner.after_announced_fork();
+        let sampled = latency::start();
         let result = Ok(inner.cached(inner.cache.hash(token), now())?);
         inner.record(&result);
+        let timing = Timing {
+            sampled,
+            miss: None,
+        };
+        inner.stats.latency.result(&result, false, timing);
         result.ok()
     }
 
     /// Validates a token, fetching keys when needed. The network work runs on jwtgate's own
     /// runtime: this future can be awaited from any executor.
     pub async fn validate(&self, token: &str) -> Result<Validated> {
-        let result = match self.inner.first_pass(token, Mode::MayFetch) {
+        let sampled = latency::start();
+        let step = self.inner.first_pass(token, Mode::MayFetch);
+        let timing = Timing::taken(sampled);
+        let introspected = matches!(step, Step::NeedIntrospection { .. });
+        let result = match step {
             Step::Done(result) => result,
             step => self.inner.finish(token, step).await,
         };
         self.inner.record(&result);
+        self.inner
+            .stats
+            .latency
+            .result(&result, introspected, timing);
         result
     }
 
@@ -247,7 +265,11 @@ impl Validator {
     /// `fetch_timeout`). For C, Go and synchronous Python; never call it on an async
     /// executor thread.
     pub fn validate_blocking(&self, token: &str) -> Result<Validated> {
-        let result = match self.inner.first_pass(token, Mode::MayFetch) {
+        let sampled = latency::start();
+        let step = self.inner.first_pass(token, Mode::MayFetch);
+        let timing = Timing::taken(sampled);
+        let introspected = matches!(step, Step::NeedIntrospection { .. });
+        let result = match step {
             Step::Done(result) => result,
             step => {
                 let inner = self.inner.clone();
@@ -256,6 +278,10 @@ impl Validator {
             }
         };
         self.inner.record(&result);
+        self.inner
+            .stats
+            .latency
+            .result(&result, introspected, timing);
         result
     }
 
@@ -269,17 +295,23 @@ impl Validator {
         token: &str,
         done: impl FnOnce(Result<Validated>) + Send + 'static,
     ) {
-        match self.inner.first_pass(token, Mode::MayFetch) {
+        let sampled = latency::start();
+        let step = self.inner.first_pass(token, Mode::MayFetch);
+        let timing = Timing::taken(sampled);
+        match step {
             Step::Done(result) => {
                 self.inner.record(&result);
+                self.inner.stats.latency.result(&result, false, timing);
                 done(result);
             }
             step => {
                 let inner = self.inner.clone();
                 let token = token.to_owned();
+                let introspected = matches!(step, Step::NeedIntrospection { .. });
                 runtime::shared().runtime.spawn(async move {
                     let result = inner.finish(&token, step).await;
                     inner.record(&result);
+                    inner.stats.latency.result(&result, introspected, timing);
                     done(result);
                 });
             }
@@ -480,6 +512,12 @@ impl Validator {
             crate::fleet::write_metrics(&mut text, &fleet.stats(), Some(&fleet.health()));
         }
         text
+    }
+
+    /// The families of [`Validator::metrics_text`] as data, for the faces' metrics-client
+    /// collectors (`metrics.rs`).
+    pub fn metric_families(&self) -> Vec<crate::metrics::MetricFamily> {
+        crate::metrics::families(&self.metrics_text())
     }
 
     pub fn health(&self) -> Health {
@@ -785,6 +823,7 @@ impl Inner {
         if self.fleet.is_some() {
             self.subscribe();
         }
+        latency::mark_miss();
         self.check(token, hash, mode, now)
     }
 

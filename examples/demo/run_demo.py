@@ -38,6 +38,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 JWT_RESOURCE = "https://api.test/jwt"
 OPAQUE_RESOURCE = "https://api.test/opaque"
 SHORT_RESOURCE = "https://api.test/short"
+ADMIN_SCOPE = "write:items"
 API_CLIENT = ("api-client", "api-client-secret-0123456789abcdef")
 RS_CLIENT = ("rs-client", "rs-client-secret-0123456789abcdef")
 FLEET_SECRET = "demo-fleet-secret-the-same-on-every-instance-0123"
@@ -100,8 +101,8 @@ def basic(client: tuple[str, str]) -> str:
     return "Basic " + b64encode(f"{client[0]}:{client[1]}".encode()).decode()
 
 
-def token(issuer: str, resource: str) -> str:
-    form = urllib.parse.urlencode({"grant_type": "client_credentials", "resource": resource, "scope": "read:items"}).encode()
+def token(issuer: str, resource: str, scope: str = "read:items") -> str:
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "resource": resource, "scope": scope}).encode()
     status, _, body, _ = http("POST", f"{issuer}/token", {"Authorization": basic(API_CLIENT), "Content-Type": "application/x-www-form-urlencoded"}, form)
     if status != 200:
         raise SystemExit(f"demo: token endpoint answered {status}: {body[:200]!r}")
@@ -330,7 +331,9 @@ def main() -> None:
     }
     config_file = work / "config.json"
     config_file.write_text(json.dumps(config))
-    env = {"JWTGATE_CONFIG": str(config_file)}
+    # The admin routes and the dashboard need a token with the admin scope; the test provider
+    # grants read:items and write:items, so the demo makes write:items the admin scope.
+    env = {"JWTGATE_CONFIG": str(config_file), "JWTGATE_ADMIN_SCOPE": ADMIN_SCOPE}
 
     # 3. The faces.
     faces: dict[str, str] = {}
@@ -341,7 +344,7 @@ def main() -> None:
     start(["node", "server.js"], ROOT / "examples/express_app", {**env, "PORT": str(port)})
     faces["Express (Node)"] = f"http://127.0.0.1:{port}/api/items"
     port = free_port()
-    start([str(ROOT / "target/jwtgate-example-go"), "-config", str(config_file), "-addr", f"127.0.0.1:{port}"], ROOT / "examples/go")
+    start([str(ROOT / "target/jwtgate-example-go"), "-config", str(config_file), "-addr", f"127.0.0.1:{port}", "-admin-scope", ADMIN_SCOPE], ROOT / "examples/go")
     faces["net/http (Go)"] = f"http://127.0.0.1:{port}/items"
     for name, url in faces.items():
         wait_http(origin(url) + "/healthz")
@@ -409,6 +412,45 @@ def main() -> None:
 
     # 7. Many instances: the fleet scene.
     fleet_scene(issuer, config, work)
+
+    # 8. The admin routes and the live dashboard of each face.
+    admin = token(issuer, JWT_RESOURCE, f"read:items {ADMIN_SCOPE}")
+    print(f"\nAdmin routes (scope {ADMIN_SCOPE}) and live dashboards")
+    for name, url in faces.items():
+        status, _, body, _ = http("GET", origin(url) + "/admin/stats", {"Authorization": f"Bearer {admin}"})
+        none, _, _, _ = http("GET", origin(url) + "/admin/stats")
+        ok = json.loads(body)["validations_ok"] if status == 200 else "?"
+        print(f"  {name:<18} {origin(url)}/admin/dashboard   (GET /admin/stats: {status} with the admin token,"
+              f" {none} without; validations ok {ok})")
+    if os.environ.get("DEMO_KEEP") == "1":
+        keep(issuer, faces, admin, tokens["JWT access token"])
+
+
+def keep(issuer: str, faces: dict[str, str], admin: str, jwt: str | None) -> None:
+    """DEMO_KEEP=1: the apps stay up with light traffic until Ctrl-C, for a look at the
+    dashboards. The page asks for the admin token (it never goes in a URL)."""
+    print("\nDEMO_KEEP=1: the apps stay up until Ctrl-C. Open a dashboard above and paste this admin")
+    print("token (valid 5 minutes; a new one: the command below):\n")
+    print(f"  {admin}\n")
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", "resource": JWT_RESOURCE, "scope": f"read:items {ADMIN_SCOPE}"})
+    print(f"  curl -s -u {API_CLIENT[0]}:{API_CLIENT[1]} -d '{form}' {issuer}/token\n")
+    bad = [jwt, jwt, jwt, "not.a.token", None]
+    i = 0
+    try:
+        while True:
+            for url in faces.values():
+                tok = bad[i % len(bad)]
+                try:
+                    http("GET", url, {"Authorization": f"Bearer {tok}"} if tok else {})
+                except OSError:
+                    pass
+            i += 1
+            if i % 600 == 0:  # the JWT lives 5 minutes: a fresh one
+                jwt = token(issuer, JWT_RESOURCE)
+                bad[:3] = [jwt] * 3
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        print("\nstopping")
 
 
 if __name__ == "__main__":

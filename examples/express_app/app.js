@@ -4,12 +4,17 @@
 
 const express = require('express')
 const { JwtGateError } = require('jwtgate')
-const { jwtAuth, requiredScopes, claimCheck } = require('jwtgate/express')
+const { jwtAuth, requiredScopes, claimCheck, adminRouter } = require('jwtgate/express')
 
 const items = [{ id: 1, name: 'first item' }]
 
-function createApp({ validator }) {
+function createApp({ validator, adminScope = process.env.JWTGATE_ADMIN_SCOPE || 'jwtgate:admin' }) {
   const app = express()
+  // The admin routes (stats, health, metrics, jwks/refresh, cache/clear, revoke) and the live
+  // dashboard under /admin, for tokens with the admin scope only. Mounted before express.json():
+  // the engine reads and checks the admin bodies itself. Open /admin/dashboard and paste a token
+  // (node mint-demo-token.js jwtgate:admin).
+  app.use('/admin', adminRouter(validator, { scope: adminScope }))
   app.use(express.json())
 
   // Public: no token needed.

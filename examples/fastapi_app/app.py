@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Security
 from fastapi.responses import PlainTextResponse
 
 import jwtgate
-from jwtgate.fastapi import BearerAuth
+from jwtgate.fastapi import BearerAuth, admin_router
 
 HERE = pathlib.Path(__file__).resolve().parent
 CONFIG = pathlib.Path(os.environ.get("JWTGATE_CONFIG", HERE / "demo-config.json"))
@@ -24,6 +24,12 @@ validator = jwtgate.Validator.from_json(CONFIG.read_text())
 auth = BearerAuth(validator, description="An access token from the issuer in the config")
 
 app = FastAPI(title="jwtgate FastAPI example")
+
+# The admin routes (stats, health, metrics, jwks/refresh, cache/clear, revoke) and the live
+# dashboard under /admin: tokens with the `jwtgate:admin` scope only (JWTGATE_ADMIN_SCOPE).
+# Open /admin/dashboard and paste such a token (python mint_token.py --scope jwtgate:admin).
+ADMIN_SCOPE = os.environ.get("JWTGATE_ADMIN_SCOPE", "jwtgate:admin")
+app.include_router(admin_router(validator, scope=ADMIN_SCOPE), prefix="/admin")
 
 ITEMS: List[Dict[str, Any]] = [{"id": 1, "name": "teapot"}]
 

@@ -4,7 +4,7 @@
 //	curl -H "Authorization: Bearer $(cat ../c/token.example)" localhost:8080/items
 //
 // GET /items needs a valid bearer token with the read:items scope; /healthz and /metrics
-// are public. SIGHUP fetches the key sets now (after withdrawing a key at the provider:
+// are public; /admin/ holds the admin routes and the dashboard (scope jwtgate:admin). SIGHUP fetches the key sets now (after withdrawing a key at the provider:
 // `kill -HUP <pid>`) and drops every cached result. Build the library first:
 // `make -C ../../bindings-ffi build`.
 package main
@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -27,6 +28,7 @@ import (
 func main() {
 	configPath := flag.String("config", "../c/config.example.json", "jwtgate configuration (canonical JSON)")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	adminScope := flag.String("admin-scope", "jwtgate:admin", "scope the admin routes and the dashboard (/admin/) require")
 	flag.Parse()
 
 	config, err := os.ReadFile(*configPath)
@@ -74,7 +76,13 @@ func main() {
 		},
 	})
 
+	// The engine's audit and key-set events, as they happen, to the standard logger.
+	jwtgate.SetLogger(slog.Default())
+
 	mux := http.NewServeMux()
+	// The admin routes (stats, health, metrics, jwks/refresh, cache/clear, revoke) and the live
+	// dashboard (/admin/dashboard) for tokens with the admin scope.
+	mux.Handle("/admin/", http.StripPrefix("/admin", jwtgate.AdminHandler(v, *adminScope)))
 	mux.Handle("GET /items", requireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := jwtgate.ClaimsFromContext(r.Context())
 		w.Header().Set("Content-Type", "application/json")

@@ -18,3 +18,17 @@ http.createServer((req, res) => {
 })
 
 export const kind: jwtgate.ErrorKind = 'expired'
+
+// Operating it: the admin routes, the prom-client collector, an event logger.
+import jwtProm = require('jwtgate/prometheus')
+const admin = jwtExpress.adminRouter(validator, { scope: 'jwtgate:admin' })
+http.createServer((req, res) => admin(req, res, () => res.end()))
+declare const registry: jwtProm.RegistryLike
+new jwtProm.JwtGateCollector(validator, { labels: { api: 'orders' } }).register(registry)
+const p50: number = validator.stats().latency.validation.hit.p50_ns
+const families: jwtgate.MetricFamily[] = validator.metricFamilies()
+const logged = new jwtgate.Validator({ issuer: 'https://id.example.com', audience: 'api', logger: console })
+jwtgate.removeLogger(console)
+void p50
+void families
+void logged

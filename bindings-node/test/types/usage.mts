@@ -146,3 +146,11 @@ app.use((err: unknown, _req: express.Request, res: express.Response, next: expre
 jwtAuth()
 
 void main()
+
+// Operating it, from ESM.
+import { JwtGateCollector } from 'jwtgate/prometheus'
+import { adminRouter } from 'jwtgate/express'
+const adminMiddleware = adminRouter(validator, { scope: 'jwtgate:admin' })
+express().use('/admin', adminMiddleware)
+void adminMiddleware
+void JwtGateCollector

@@ -13,7 +13,6 @@
 The engine is Rust (``jwtgate._native``); FastAPI integration is in ``jwtgate.fastapi``.
 """
 
-import atexit as _atexit
 import os as _os
 import collections.abc as _abc
 
@@ -39,9 +38,12 @@ from ._validator import Validator
 # code (and FastAPI's encoder) that expects a Mapping takes it as one.
 _abc.Mapping.register(Claims)
 
-# Log records that the core's I/O threads produced after the last call into jwtgate are
-# forwarded while the interpreter can still run `logging`.
-_atexit.register(_native.flush_logs)
+# Log records that the core's I/O threads produce (background key refreshes) are forwarded to
+# `logging` when they happen, by the package's event thread (`_events`), which also forwards
+# the last ones at exit while the interpreter can still run `logging`.
+from . import _events
+
+_events.start()
 # Fleet mode: a forked child (gunicorn --preload, multiprocessing) restarts its Redis revocation
 # subscription before it serves a result its parent cached.
 if hasattr(_os, "register_at_fork"):

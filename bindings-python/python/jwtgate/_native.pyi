@@ -16,6 +16,10 @@ __all__ = [
     "flush_logs",
     "_set_release_gil",
     "_after_fork",
+    "_events_fd",
+    "_wake_events",
+    "admin_check_scope",
+    "admin_routes",
 ]
 
 __version__: str
@@ -104,6 +108,14 @@ class Validator:
         """The counters in Prometheus text format."""
     def health(self) -> dict[str, Any]:
         """Issuer, key source, JWKS state, cache size; ``issuers``: every issuer's part."""
+    def metric_families(self) -> list[dict[str, Any]]:
+        """The Prometheus text's families as data: ``name``, ``help``, ``type``, ``samples``
+        (``name``, ``labels`` as ``(name, value)`` pairs, ``value``)."""
+    def _admin(
+        self, method: str, path: str, body: bytes
+    ) -> tuple[int, str, list[tuple[str, str]], str] | None:
+        """An admin route's answer ``(status, content type, headers, body)``; blocks for
+        ``jwks/refresh``."""
 
 def bearer_token(authorization: bytes | str | None) -> str | None:
     """The token of a bearer ``Authorization`` value (RFC 6750 §2.1); ``None`` without bearer
@@ -116,6 +128,18 @@ def edge_answer(
 
 def flush_logs() -> None:
     """Forwards log records queued by jwtgate's I/O threads to ``logging``."""
+
+def admin_routes() -> list[tuple[str, str, bool]]:
+    """The admin routes: ``(method, path, needs_token)``."""
+
+def admin_check_scope(scope: str) -> None:
+    """``ConfigError`` unless ``scope`` is one scope token."""
+
+def _events_fd() -> int:
+    """A new socket for the event thread; the descriptor to read."""
+
+def _wake_events() -> None:
+    """Wakes the event thread."""
 
 def _set_release_gil(release: bool) -> None:
     """Benchmark only: ``False`` keeps the GIL during ``validate_local``'s signature checks."""

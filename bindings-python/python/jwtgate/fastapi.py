@@ -7,6 +7,11 @@ It appears in OpenAPI as an HTTP bearer scheme, so Swagger UI's "Authorize" butt
 ``JwtGateMiddleware`` protects every route of an app except public paths and puts the claims
 in ``request.state.claims``.
 
+``admin_router(validator, scope="jwtgate:admin")`` is an ``APIRouter`` of the admin routes
+(stats, health, metrics, JWKS refresh, cache clear, revoke, the dashboard), each protected by
+``BearerAuth`` with the admin scope; the route rules and answers are the engine's
+(``jwtgate::admin``).
+
 Reading the header and answering a refusal are the engine's (``jwtgate::edge``, the same in
 every face and held to ``tests/vectors/http.json``); this module adds only Starlette's side.
 Errors follow RFC 6750 §3: no token → 401 with ``WWW-Authenticate: Bearer``; a bad token →
@@ -25,20 +30,21 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, MutableMapping, Optional, Sequence, Tuple
 
 try:
-    from fastapi import HTTPException
+    from fastapi import APIRouter, Depends, HTTPException, Request, Response
     from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
     from fastapi.security import SecurityScopes
     from fastapi.security.base import SecurityBase
+    from starlette.concurrency import run_in_threadpool
     from starlette.requests import HTTPConnection
 except ImportError:  # pragma: no cover (depends on the environment)
     # Raised inside the handler: the original error stays attached as the context.
     raise ImportError("jwtgate.fastapi needs FastAPI: pip install 'jwtgate[fastapi]'")
 
 from ._errors import ConfigError, InternalError, JwtGateError, KeysNotLoadedError
-from ._native import Claims, bearer_token, edge_answer
+from ._native import Claims, admin_check_scope, admin_routes, bearer_token, edge_answer
 from ._validator import Validator
 
-__all__ = ["BearerAuth", "JwtGateMiddleware", "get_claims"]
+__all__ = ["BearerAuth", "JwtGateMiddleware", "admin_router", "get_claims"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -295,3 +301,90 @@ async def _refuse(kind: str, send: Send, answer: Answer) -> None:
     raw_headers.extend((name.lower().encode(), value.encode("latin-1")) for name, value in headers.items())
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+# The engine refuses larger admin bodies; reading stops one byte past it.
+_ADMIN_MAX_BODY = 16 * 1024
+
+
+async def _admin_body(request: Request) -> bytes:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _ADMIN_MAX_BODY:
+            break
+    return body
+
+
+def admin_router(
+    validator: Validator,
+    *,
+    scope: str,
+    realm: Optional[str] = None,
+    tags: Sequence[str] = ("jwtgate admin",),
+) -> APIRouter:
+    """The admin routes as an ``APIRouter``; mount it under a prefix of your choice:
+
+        app.include_router(admin_router(validator, scope="jwtgate:admin"), prefix="/admin")
+
+    ``GET stats``, ``GET health`` (503 while keys are unavailable), ``GET metrics`` (through
+    ``jwtgate.prometheus`` when ``prometheus_client`` is installed, else the engine's text),
+    ``POST jwks/refresh``, ``POST cache/clear``, ``POST revoke`` (``{"jti": ...}`` or
+    ``{"sub": ...}``, anything else is a typed 400) and ``GET dashboard``. Every route but the
+    dashboard page needs a bearer token that ``validator`` accepts and that carries ``scope``:
+    none → 401, another scope → 403. ``scope`` has no default and cannot be empty: the routes
+    are never open. The page holds no data: its script asks for a token and sends it in the
+    ``Authorization`` header of its polls.
+    """
+    if not isinstance(scope, str):
+        raise TypeError("scope must be a str")
+    admin_check_scope(scope)
+    auth = BearerAuth(validator, scopes=(scope,), realm=realm, scheme_name="jwtgateAdmin")
+    router = APIRouter(tags=list(tags))
+    metrics = _metrics_renderer(validator)
+    for method, path, needs_token in admin_routes():
+        router.add_api_route(
+            "/" + path,
+            _admin_endpoint(validator, method, path, metrics),
+            methods=[method],
+            dependencies=[Depends(auth)] if needs_token else [],
+            include_in_schema=path != "dashboard",
+            name=f"jwtgate_admin_{path.replace('/', '_')}",
+        )
+    return router
+
+
+def _metrics_renderer(validator: Validator) -> Optional[Callable[[], Tuple[bytes, str]]]:
+    try:
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+        from .prometheus import JwtGateCollector
+    except ImportError:
+        return None
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(JwtGateCollector(validator))
+    return lambda: (generate_latest(registry), CONTENT_TYPE_LATEST)
+
+
+def _admin_endpoint(
+    validator: Validator,
+    method: str,
+    path: str,
+    metrics: Optional[Callable[[], Tuple[bytes, str]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        if path == "metrics" and metrics is not None:
+            body, content_type = metrics()
+            return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+        data = await _admin_body(request) if method == "POST" else b""
+        if path == "jwks/refresh":
+            # Blocks on the provider (GIL released): a worker thread, not the event loop.
+            reply = await run_in_threadpool(validator._admin, method, path, data)
+        else:
+            reply = validator._admin(method, path, data)
+        if reply is None:  # pragma: no cover (the table and the router come from one list)
+            return Response(status_code=404)
+        status, content_type, headers, text = reply
+        return Response(text, status_code=status, headers=dict(headers), media_type=content_type)
+
+    return endpoint

@@ -52,6 +52,11 @@ pub struct BreakerHealth {
 }
 
 impl Breaker {
+    /// The endpoint's name (`discovery`, `jwks`, `introspection`).
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// `threshold == 0` disables the breaker.
     pub(crate) fn new(name: &'static str, threshold: u32, cooldown: Duration) -> Breaker {
         Breaker {

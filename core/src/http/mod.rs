@@ -65,6 +65,8 @@ pub(crate) async fn send(
     breaker
         .allow()
         .map_err(|open| format!("{}: {open}", redacted(url)))?;
+    // Calls the breaker let through, timed with all their attempts (dropped on every return).
+    let _timer = crate::latency::CallTimer::new(&stats.latency, breaker.name());
     let deadline = Instant::now() + policy.deadline;
     let mut last_error = String::new();
     let mut throttled: Option<Fetched> = None;
