@@ -623,4 +623,10 @@ fn fleet_options_are_checked() {
         !health.contains("hunter2") && health.contains("127.0.0.1:1"),
         "{health}"
     );
+    // The fleet's metrics reach every collector (they read the parsed families).
+    let families = v.metric_families();
+    for name in ["jwtgate_redis_tampered_total", "jwtgate_redis_up"] {
+        assert!(families.iter().any(|f| f.name == name), "{name} missing");
+    }
+    assert!(!v.metrics_text().contains("hunter2"));
 }
