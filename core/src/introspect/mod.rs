@@ -251,6 +251,9 @@ impl Introspector {
             }
         }
         let outcome = self.request(token).await;
+        // Stored before the caller gets the answer: one Redis round trip (bounded by
+        // redis_timeout) next to a provider call, so that an instance asking a moment later
+        // finds it (one provider call per fleet, also for requests in sequence).
         self.share(fleet, &key, &outcome).await;
         if lease == Lease::Acquired {
             fleet.release(&key).await;
