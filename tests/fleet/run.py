@@ -316,7 +316,7 @@ def single_node(tmp: Path) -> None:
         answer = fresh.validate(forged_token)
         check(answer.get("sub") == "svc-000002", f"the forged answer is not used ({answer})")
         check(provider.count("/introspect") == before + 1, "the forgery was a miss: the provider was asked")
-        check(fresh.stats()["redis_tampered"] == 1, "and it was counted as redis_tampered")
+        check(fresh.stats()["redis_tampered"] >= 1, "and it was counted as redis_tampered")
 
         # A revocation deleted from Redis is written back by the instances that know it.
         redis.command("HDEL", "jwtgate:revocations", "jti:revoke-me-1")

@@ -139,6 +139,9 @@ pub(crate) enum Lease {
     Taken,
     /// Redis could not be asked: call the provider.
     Unavailable,
+    /// The answer arrived between our miss and our lease (another instance stored it and
+    /// released its lease in between): here it is, and our lease is released again.
+    Answered(Vec<u8>),
 }
 
 /// The fleet's counters (`stats()`).
@@ -405,10 +408,29 @@ impl Fleet {
             )
             .await;
         match acquired {
-            Some(Some(_)) => Lease::Acquired,
-            Some(None) => Lease::Taken,
-            None => Lease::Unavailable,
+            Some(Some(_)) => {}
+            Some(None) => return Lease::Taken,
+            None => return Lease::Unavailable,
         }
+        // A second look: the instance that held the lease may have stored its answer and
+        // released the lease between our miss and our SET NX (seen in the fleet benchmark as
+        // 7 extra provider calls in 300 tokens met by four instances at once).
+        let value = self
+            .run::<Option<Vec<u8>>>(redis::cmd("GET").arg(key))
+            .await
+            .flatten();
+        if let Some(value) = value {
+            match self.keys.open(key, &value, crate::validator::now()) {
+                Unsealed::Valid(payload) => {
+                    self.counters.l2_hits.inc();
+                    self.release(key).await;
+                    return Lease::Answered(payload);
+                }
+                Unsealed::Tampered => self.tampered(key),
+                Unsealed::Expired => {}
+            }
+        }
+        Lease::Acquired
     }
 
     pub(crate) async fn release(&self, key: &str) {

@@ -238,6 +238,11 @@ impl Introspector {
         let lease = fleet
             .lease(&key, Fleet::lease_time(self.policy.deadline))
             .await;
+        if let Lease::Answered(answer) = &lease {
+            if let Some(outcome) = shared_answer(answer) {
+                return outcome;
+            }
+        }
         if lease == Lease::Taken {
             // Another instance is asking the provider: wait for its answer (bounded), then
             // ask ourselves rather than fail.

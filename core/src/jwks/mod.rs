@@ -495,6 +495,12 @@ impl Inner {
         }
         let hold = Fleet::lease_time(self.policy.deadline);
         let lease = fleet.lease(key, hold).await;
+        if let Lease::Answered(payload) = &lease {
+            if let Some(fetched) = self.adopt(payload, reason) {
+                fleet.note_jwks_shared();
+                return Ok(fetched);
+            }
+        }
         if lease == Lease::Taken && reason != RefreshReason::Manual {
             let mut adopted = None;
             fleet
