@@ -192,13 +192,7 @@ impl Validator {
     /// Answers an admin route (`jwtgate::admin`): `(status, content_type, headers, body)`;
     /// `None` when no route has this method and path. Blocks for `jwks/refresh` (with the GIL
     /// released): call it from a worker thread.
-    fn _admin(
-        &self,
-        py: Python<'_>,
-        method: &str,
-        path: &str,
-        body: &[u8],
-    ) -> Option<AdminReply> {
+    fn _admin(&self, py: Python<'_>, method: &str, path: &str, body: &[u8]) -> Option<AdminReply> {
         let route = jwtgate::admin::Route::parse(method, path)?;
         let core = &self.core;
         let reply = logging::detach(py, || jwtgate::admin::handle_blocking(core, route, body));

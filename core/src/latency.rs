@@ -243,7 +243,7 @@ pub(crate) fn start() -> Option<Instant> {
         t.set(n);
         n
     });
-    if n % (HIT_SAMPLE as u32) == 0 {
+    if n.is_multiple_of(HIT_SAMPLE as u32) {
         Some(Instant::now())
     } else {
         None
