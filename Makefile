@@ -160,6 +160,7 @@ bench-fleet: redis-deps
 	cp -r bindings-python/python/jwtgate $(BENCH_FLEET_FACES)/python/
 	cp bindings-node/package.json bindings-node/index.js bindings-node/jwtgate.*.node $(BENCH_FLEET_FACES)/node/
 	cd benches/fleet/go && go build -tags jwtgate_release -o ../../../$(BENCH_FLEET_FACES)/go/instance .
+	echo "$$(git rev-parse --short HEAD) $$(git status --porcelain --untracked-files=no -- core bindings-python bindings-node bindings-ffi | wc -l)" > $(BENCH_FLEET_FACES)/BUILD
 	test -x benches/fleet/.venv/bin/python || python3 -m venv benches/fleet/.venv
 	benches/fleet/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r benches/fleet/requirements.txt
 	cd benches/fleet && npm ci --no-audit --no-fund --loglevel=error

@@ -442,6 +442,17 @@ def version(cmd: list[str]) -> str:
         return "?"
 
 
+def builds() -> str:
+    """When the release builds were copied, and from which commit (written by make bench-fleet)."""
+    stamp = FACES_DIR / "BUILD"
+    copied = datetime.datetime.fromtimestamp((FACES_DIR / "node" / "index.js").stat().st_mtime, datetime.timezone.utc)
+    text = f"release builds copied to target/bench-fleet/faces at {copied:%Y-%m-%d %H:%M} UTC"
+    if stamp.exists():
+        commit, dirty = (stamp.read_text().split() + ["?", "?"])[:2]
+        text += f" from commit {commit}" + (f" with uncommitted changes in {dirty} files of core/ or the faces" if dirty not in ("0", "?") else "")
+    return text
+
+
 def calls(v: float) -> str:
     return f"{v:g}" if v == int(v) else f"{v:.2f}"
 
@@ -461,6 +472,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
         f"- Date: {r['date']}",
         f"- Machine: {r['machine']}",
         f"- Software: {r['software']}",
+        f"- Builds: {r['builds']}",
         f"- Instances: {faces} processes (release builds of the faces), one redis-server on"
         " loopback, one counting JWKS + introspection server (Python `http.server`, in the driver)."
         + (f" For the latency table only, one more {' and one more '.join(f.capitalize() for f in args.latency_faces)}"
@@ -642,10 +654,11 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="jwtgate-bench-fleet-"))
     results: dict[str, Any] = {
-        "command": "make bench-fleet" if os.environ.get("MAKELEVEL") else "benches/fleet/.venv/bin/python benches/fleet/run.py " + " ".join(sys.argv[1:]),
+        "command": "make bench-fleet" if os.environ.get("MAKELEVEL") else " ".join(["benches/fleet/.venv/bin/python benches/fleet/run.py"] + sys.argv[1:]),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPUs (nproc), {cpu_model()}, Linux {platform.release()}",
         "software": f"{version(['redis-server', '--version'])}; Python {platform.python_version()}; Node {version(['node', '--version'])}; {version(['go', 'version'])}",
+        "builds": builds(),
         "load": f"load average {os.getloadavg()[0]:.2f} at the start (other builds and tests may share the cores)",
         "calls": {},
     }
