@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 FACES := bindings-ffi bindings-python bindings-node
 
-.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross bench-fleet help
+.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross bench-fleet soak help
 
 help:
 	@echo "make demo    - run the end-to-end demo (every face against a real provider; DEMO_KEEP=1 keeps the apps and their dashboards up)"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
 	@echo "make bench-cross - only the one-run cross-language table (benches/RESULTS.md)"
 	@echo "make bench-fleet - only fleet mode on Redis: 4 instances, 2 faces (benches/fleet/RESULTS.md)"
+	@echo "make soak    - every face at full speed with faults for SOAK_SECONDS (default 600; benches/soak/RESULTS.md; not in make test)"
 	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
 	@echo "make fuzz    - every cargo-fuzz target for FUZZ_SECONDS (default 60; nightly, not in make test)"
 	@echo "make interop - the Python face against Keycloak, Ory Hydra and the test provider (downloads; not in make test)"
@@ -179,3 +180,23 @@ bench: bench-cross bench-fleet
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cd examples/express_app && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	python3 benches/http/run.py
+
+# Soak (benches/soak/README.md): a Python, a Node and a Go (C ABI) instance at full speed for
+# SOAK_SECONDS with mixed traffic, while the test provider restarts with a rotated key, the
+# introspection endpoint hangs and Redis is killed; checks that memory, threads and fds stay flat
+# and every error is explained. A benchmark, so not in `make test`. Debug builds (the faces other
+# sessions test with; copied to target/soak before the run). matplotlib (pinned in
+# benches/soak/requirements.txt) goes to target/soak-plot with pip --target, for the PNG only.
+SOAK_SECONDS ?= 600
+SOAK_COMMAND ?= make soak SOAK_SECONDS=$(SOAK_SECONDS)
+SOAK_PLOT := target/soak-plot
+soak: redis-deps provider-deps
+	$(MAKE) -C bindings-ffi lib
+	$(MAKE) -C bindings-python build
+	$(MAKE) -C bindings-node build
+	mkdir -p target/soak
+	cd benches/soak/go && go build -ldflags=-X=jwtgate.linkedLibrary=$$(stat -c %.9Y ../../../target/debug/libjwtgate_ffi.a) -o ../../../target/soak/go-instance .
+	test -f $(SOAK_PLOT)/.installed -a $(SOAK_PLOT)/.installed -nt benches/soak/requirements.txt || { \
+		.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade --target $(SOAK_PLOT) -r benches/soak/requirements.txt \
+		&& touch $(SOAK_PLOT)/.installed; }
+	.venv/bin/python benches/soak/run.py --seconds $(SOAK_SECONDS) --command "$(SOAK_COMMAND)"
