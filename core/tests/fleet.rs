@@ -262,6 +262,12 @@ fn a_forged_key_set_is_never_used() {
         "the second instance took the set from Redis"
     );
     assert_eq!(b.stats().fleet.redis_jwks_shared, 1);
+    assert_eq!(a.stats().jwks_fetches_ok, 1);
+    assert_eq!(
+        b.stats().jwks_fetches_ok,
+        0,
+        "a set taken from Redis is not a provider fetch"
+    );
     drop((a, b));
 
     // Replace the shared set by one holding the attacker's key (the seal cannot be redone).
@@ -332,6 +338,55 @@ fn a_rotation_is_fetched_once_for_the_fleet() {
         2,
         "the second instance took it from Redis"
     );
+}
+
+/// Four instances meet a rotated kid at the same moment while the provider is slow: one of
+/// them fetches, the others wait for its set. (The second look after the lease once released
+/// the lease over the old set it found there, and its instance fetched with no lease: 1.8
+/// fetches per rotation in benches/fleet.)
+#[test]
+fn a_rotation_met_by_many_instances_at_once_is_fetched_once() {
+    let redis = RedisServer::start();
+    let old = key();
+    let jwks_server = {
+        let doc = jwks(&[&old]);
+        TestServer::start(move |_| Reply::json(&doc))
+    };
+    let server = provider(Duration::ZERO);
+    let config = Config {
+        jwks: None,
+        jwks_uri: Some(jwks_server.url("/jwks")),
+        // A rotation per round: no unknown-kid cooldown between them.
+        jwks_refresh_cooldown: 0.0,
+        ..base(&server)
+    };
+    let instances: Vec<Validator> = (0..4).map(|_| on(&redis, config.clone())).collect();
+    assert_eq!(jwks_server.hits("/jwks"), 1);
+    for round in 0..5 {
+        let new = TestKey::ec("ES256", &format!("key-new-{round}"));
+        let rotated = jwks(&[&old, &new]);
+        jwks_server.set_handler(move |_| Reply::json(&rotated).delayed(Duration::from_millis(150)));
+        let now = unix_now();
+        let token = new.token(&access_token_claims(ISSUER, AUDIENCE, now, now + 600));
+        let before = jwks_server.hits("/jwks");
+        let barrier = std::sync::Barrier::new(instances.len());
+        std::thread::scope(|scope| {
+            for v in &instances {
+                let (barrier, token) = (&barrier, &token);
+                scope.spawn(move || {
+                    barrier.wait();
+                    v.validate_blocking(token).unwrap();
+                });
+            }
+        });
+        assert_eq!(
+            jwks_server.hits("/jwks") - before,
+            1,
+            "round {round}: one provider fetch for the fleet"
+        );
+        let fetched: u64 = instances.iter().map(|v| v.stats().jwks_fetches_ok).sum();
+        assert_eq!(fetched, 2 + round, "only provider fetches count as fetches");
+    }
 }
 
 #[test]
@@ -566,6 +621,48 @@ fn a_cluster_failover_is_survived() {
     // Lookups met during the topology refresh were misses, answered by the provider: the
     // instance went on alone rather than fail.
     assert!(server.hits("/introspect") >= hits_before);
+}
+
+/// `rediss://` to a Redis whose certificate a private CA signed: trusted through the system
+/// store (here `SSL_CERT_FILE`, set for a child run of this test: the variable must be set
+/// before the process makes its first TLS connection, and the test harness's own process
+/// cannot change its environment safely).
+#[test]
+fn a_fleet_over_tls_with_a_private_ca() {
+    const CHILD: &str = "JWTGATE_FLEET_TLS_CHILD";
+    if std::env::var_os(CHILD).is_none() {
+        let ca = jwtgate_testkit::keys_dir().join("redis-tls/ca.crt");
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_fleet_over_tls_with_a_private_ca",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .env("SSL_CERT_FILE", ca)
+            .status()
+            .unwrap();
+        assert!(status.success(), "the TLS run failed");
+        return;
+    }
+    let redis = RedisServer::start_tls();
+    assert!(redis.url().starts_with("rediss://"));
+    let server = provider(Duration::ZERO);
+    let a = on(&redis, base(&server));
+    let b = on(&redis, base(&server));
+    let token = "opaque-token-over-tls-000001";
+    a.validate_blocking(token).unwrap();
+    b.validate_blocking(token).unwrap();
+    assert_eq!(server.hits("/introspect"), 1, "shared over TLS");
+    let jwt = jwt("jti-tls", "tls-user");
+    b.validate_blocking(&jwt).unwrap();
+    a.revoke_jti("jti-tls", None).unwrap();
+    assert!(
+        within(Duration::from_secs(2), || b.validate_local(&jwt).is_err()).is_some(),
+        "the revocation crossed over TLS"
+    );
+    let health = b.health().fleet.unwrap();
+    assert!(health.connected && health.subscribed, "{health:?}");
 }
 
 #[test]

@@ -131,8 +131,8 @@ pub(crate) enum Lookup {
 }
 
 /// The result of asking for the lease on a provider call.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Lease {
+#[derive(Debug)]
+pub(crate) enum Lease<T> {
     /// Ours: call the provider, publish, release.
     Acquired,
     /// Another instance is calling: wait for its result.
@@ -140,8 +140,10 @@ pub(crate) enum Lease {
     /// Redis could not be asked: call the provider.
     Unavailable,
     /// The answer arrived between our miss and our lease (another instance stored it and
-    /// released its lease in between): here it is, and our lease is released again.
-    Answered(Vec<u8>),
+    /// released its lease in between) and the caller's `accept` took it: here it is, and our
+    /// lease is released again. A value the caller does not take (e.g. the key set we already
+    /// have, met while looking for a rotated one) leaves the lease ours: `Acquired`.
+    Answered(T),
 }
 
 /// The fleet's counters (`stats()`).
@@ -395,8 +397,14 @@ impl Fleet {
             .await;
     }
 
-    /// Asks for the lease on the provider call for `key`, for `hold` at most.
-    pub(crate) async fn lease(&self, key: &str, hold: Duration) -> Lease {
+    /// Asks for the lease on the provider call for `key`, for `hold` at most. `accept` turns
+    /// a value found by the second look into the caller's answer, or refuses it.
+    pub(crate) async fn lease<T>(
+        &self,
+        key: &str,
+        hold: Duration,
+        accept: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> Lease<T> {
         let acquired = self
             .run::<Option<String>>(
                 redis::cmd("SET")
@@ -422,9 +430,14 @@ impl Fleet {
         if let Some(value) = value {
             match self.keys.open(key, &value, crate::validator::now()) {
                 Unsealed::Valid(payload) => {
-                    self.counters.l2_hits.inc();
-                    self.release(key).await;
-                    return Lease::Answered(payload);
+                    // Released only for an answer the caller takes: releasing the lease over
+                    // a value it refuses sent the caller to the provider without a lease, and
+                    // the fleet benchmark saw 1.8 key-set fetches per rotation instead of 1.
+                    if let Some(answer) = accept(&payload) {
+                        self.counters.l2_hits.inc();
+                        self.release(key).await;
+                        return Lease::Answered(answer);
+                    }
                 }
                 Unsealed::Tampered => self.tampered(key),
                 Unsealed::Expired => {}

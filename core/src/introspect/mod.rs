@@ -236,14 +236,13 @@ impl Introspector {
             }
         }
         let lease = fleet
-            .lease(&key, Fleet::lease_time(self.policy.deadline))
+            .lease(&key, Fleet::lease_time(self.policy.deadline), shared_answer)
             .await;
-        if let Lease::Answered(answer) = &lease {
-            if let Some(outcome) = shared_answer(answer) {
-                return outcome;
-            }
-        }
-        if lease == Lease::Taken {
+        let lease = match lease {
+            Lease::Answered(outcome) => return outcome,
+            other => other,
+        };
+        if matches!(lease, Lease::Taken) {
             // Another instance is asking the provider: wait for its answer (bounded), then
             // ask ourselves rather than fail.
             let answer = fleet
@@ -260,7 +259,7 @@ impl Introspector {
         // redis_timeout) next to a provider call, so that an instance asking a moment later
         // finds it (one provider call per fleet, also for requests in sequence).
         self.share(fleet, &key, &outcome).await;
-        if lease == Lease::Acquired {
+        if matches!(lease, Lease::Acquired) {
             fleet.release(&key).await;
         }
         outcome

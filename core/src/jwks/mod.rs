@@ -126,6 +126,9 @@ struct Fetched {
     digest: [u8; 32],
     /// The provider's document, to publish (fleet mode, provider fetches only).
     body: Option<String>,
+    /// Fetched from the provider, not taken from the fleet: only these count as fetches
+    /// (`jwks_fetch_ok`, `health().fetches_ok`); sets from Redis count as `redis_jwks_shared`.
+    from_provider: bool,
 }
 
 /// A key set as the fleet shares it.
@@ -494,14 +497,22 @@ impl Inner {
             }
         }
         let hold = Fleet::lease_time(self.policy.deadline);
-        let lease = fleet.lease(key, hold).await;
-        if let Lease::Answered(payload) = &lease {
-            if let Some(fetched) = self.adopt(payload, reason) {
+        let lease = fleet
+            .lease(key, hold, |payload| {
+                // A manual refresh asks the provider whatever the fleet holds.
+                (reason != RefreshReason::Manual)
+                    .then(|| self.adopt(payload, reason))
+                    .flatten()
+            })
+            .await;
+        let lease = match lease {
+            Lease::Answered(fetched) => {
                 fleet.note_jwks_shared();
                 return Ok(fetched);
             }
-        }
-        if lease == Lease::Taken && reason != RefreshReason::Manual {
+            other => other,
+        };
+        if matches!(lease, Lease::Taken) && reason != RefreshReason::Manual {
             let mut adopted = None;
             fleet
                 .wait_for(key, hold, |payload| {
@@ -533,7 +544,7 @@ impl Inner {
                     .await;
             }
         }
-        if lease == Lease::Acquired {
+        if matches!(lease, Lease::Acquired) {
             fleet.release(key).await;
         }
         result
@@ -576,6 +587,7 @@ impl Inner {
             fetched_unix: shared.fetched_at,
             digest,
             body: None,
+            from_provider: false,
         })
     }
 
@@ -636,6 +648,7 @@ impl Inner {
                 .is_some()
                 .then(|| String::from_utf8(fetched.body).ok())
                 .flatten(),
+            from_provider: true,
         })
     }
 
@@ -647,10 +660,13 @@ impl Inner {
                 ttl,
                 fetched_unix,
                 digest,
+                from_provider,
                 ..
             }) => {
-                self.stats.jwks_fetch_ok.inc();
-                self.fetches_ok.inc();
+                if from_provider {
+                    self.stats.jwks_fetch_ok.inc();
+                    self.fetches_ok.inc();
+                }
                 let mut st = self.state.write();
                 let withdrawn: Vec<KeyTag> = st.keys.as_ref().map_or_else(Vec::new, |old| {
                     old.tags()

@@ -14,6 +14,8 @@ pub struct RedisServer {
     dir: PathBuf,
     child: Option<Child>,
     cluster: bool,
+    /// TLS only (`tests/keys/redis-tls`), on `port`.
+    tls: bool,
 }
 
 fn free_port() -> u16 {
@@ -48,16 +50,47 @@ impl RedisServer {
             dir: scratch_dir(&port.to_string()),
             child: None,
             cluster: false,
+            tls: false,
         };
         server.spawn();
         server
     }
 
+    /// A single node that speaks TLS only, with the committed test certificate for
+    /// `localhost` (`tests/keys/redis-tls`, signed by a test CA no system trusts).
+    pub fn start_tls() -> RedisServer {
+        let port = free_port();
+        let mut server = RedisServer {
+            port,
+            dir: scratch_dir(&format!("tls-{port}")),
+            child: None,
+            cluster: false,
+            tls: true,
+        };
+        server.spawn();
+        server
+    }
+
+    fn tls_dir() -> PathBuf {
+        crate::keys_dir().join("redis-tls")
+    }
+
     fn spawn(&mut self) {
         let mut cmd = Command::new("redis-server");
-        cmd.arg("--port")
-            .arg(self.port.to_string())
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        if self.tls {
+            let tls = RedisServer::tls_dir();
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(tls.join("server.crt"))
+                .arg("--tls-key-file")
+                .arg(tls.join("server.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(tls.join("ca.crt"))
+                .args(["--tls-auth-clients", "no"]);
+        } else {
+            cmd.arg("--port").arg(self.port.to_string());
+        }
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -92,7 +125,11 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        if self.tls {
+            format!("rediss://localhost:{}", self.port)
+        } else {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
     }
 
     /// Kills the server (SIGKILL: no goodbye to the clients).
@@ -111,7 +148,13 @@ impl RedisServer {
 
     /// Runs `redis-cli` against this server and returns its output.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
+        let mut cmd = Command::new("redis-cli");
+        if self.tls {
+            cmd.arg("--tls")
+                .arg("--cacert")
+                .arg(RedisServer::tls_dir().join("ca.crt"));
+        }
+        let out = cmd
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args(args)
             .stderr(Stdio::null())
@@ -151,6 +194,7 @@ impl RedisCluster {
                     dir: dir.join(port.to_string()),
                     child: None,
                     cluster: true,
+                    tls: false,
                 };
                 std::fs::create_dir_all(&node.dir).expect("node dir");
                 node.spawn();
