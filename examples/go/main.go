@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"jwtgate"
+	"github.com/jwtgate/jwtgate-go"
 )
 
 func main() {
