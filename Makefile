@@ -6,7 +6,8 @@ SHELL := /bin/bash
 
 FACES := bindings-ffi bindings-python bindings-node
 
-.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross help
+.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross help \
+	version-check notices notices-check dist dist-check dist-python dist-node dist-c dist-go
 
 help:
 	@echo "make demo    - run the end-to-end demo (every face against a real provider)"
@@ -14,6 +15,8 @@ help:
 	@echo "make test    - run every test (what CI runs)"
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
 	@echo "make bench-cross - only the one-run cross-language table (benches/RESULTS.md)"
+	@echo "make dist    - every artifact into dist/: wheel + sdist, npm tarballs, C tarball, Go module proxy"
+	@echo "make dist-check - install each artifact in an empty project without Rust and use it (runs make dist)"
 	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
 	@echo "make fuzz    - every cargo-fuzz target for FUZZ_SECONDS (default 60; nightly, not in make test)"
 	@echo "make interop - the Python face against Keycloak, Ory Hydra and the test provider (downloads; not in make test)"
@@ -33,10 +36,15 @@ demo-rust:
 	$(CARGO) run -q -p jwtgate-demo
 
 # Cheap checks first: a formatting or lint failure ends the run in a minute, not after the suites.
-test: fmt-check lint test-rust test-faces
+# Then the packages as users install them (dist-check builds them once, in release).
+test: fmt-check version-check lint test-rust test-faces dist-check
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
+
+# Every manifest carries the workspace version (packaging/versions.py).
+version-check:
+	python3 packaging/versions.py
 
 # Debug builds, one target dir. `cargo test` covers the workspace's default members: the core
 # (unit, vectors, JWKS, introspection, provider, validator, Wycheproof tests), the vector
@@ -112,3 +120,74 @@ bench: bench-cross
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cd examples/express_app && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	python3 benches/http/run.py
+
+# ---- packages (packaging/README.md) ----
+# `make dist` writes every artifact into dist/ (git-ignored) with one release build each:
+#   dist/jwtgate-VERSION-cp39-abi3-manylinux_2_17_x86_64...whl, dist/jwtgate-VERSION.tar.gz (sdist)
+#   dist/npm/jwtgate-VERSION.tgz, dist/npm/jwtgate-linux-x64-gnu-VERSION.tgz
+#   dist/libjwtgate-VERSION-x86_64-linux-gnu.tar.gz (the `make -C bindings-ffi install` tree)
+#   dist/goproxy/ (GOPROXY=file://... layout: github.com/jwtgate/jwtgate-go and any nested module)
+# The C library and the Node addon share one release build of the core (the host triple's target
+# dir). The wheel is built by maturin with zig as C compiler and linker (glibc 2.17, manylinux2014):
+# that makes every crate a different build, so it has a target dir of its own under target/ (in
+# the shared one, each `make dist` would rebuild both, each overwriting the other).
+VERSION = $(shell python3 packaging/versions.py --print)
+HOST = $(shell rustc -vV | sed -n 's/^host: //p')
+DIST := $(CURDIR)/dist
+STAGE := $(CURDIR)/target/dist-stage
+DIST_VENV := $(CURDIR)/target/dist-tools/venv
+WHEEL_TARGET_DIR := $(CURDIR)/target/manylinux2014
+C_TREE = $(STAGE)/c/libjwtgate-$(VERSION)-x86_64-linux-gnu
+
+notices:
+	python3 packaging/notices.py
+
+notices-check:
+	python3 packaging/notices.py --check
+
+$(DIST_VENV)/.installed: packaging/requirements.txt
+	@test -x $(DIST_VENV)/bin/python || python3 -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/pip install --quiet --disable-pip-version-check -r packaging/requirements.txt
+	touch $@
+
+dist: version-check notices-check
+	rm -rf $(DIST) $(STAGE)
+	mkdir -p $(DIST) $(STAGE)
+	$(MAKE) dist-c
+	$(MAKE) dist-node
+	$(MAKE) dist-python
+	$(MAKE) dist-go
+	cd $(DIST) && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS
+	python3 packaging/versions.py --dist $(DIST)
+	@du -sh $(DIST)/* | sed 's|$(DIST)/|dist/|'
+
+dist-c:
+	$(MAKE) -C bindings-ffi install PREFIX=$(C_TREE) RELOCATABLE_PC=1
+	tar -C $(dir $(C_TREE)) --owner=0 --group=0 --sort=name -czf $(DIST)/$(notdir $(C_TREE)).tar.gz $(notdir $(C_TREE))
+
+# The addon goes to the stage, not next to index.js: the repository's (debug) build stays there.
+# Stripped here rather than with napi's --strip, which changes RUSTFLAGS and so rebuilds every
+# dependency instead of reusing the C library's.
+dist-node:
+	$(MAKE) -C bindings-node node_modules/.package-lock.json
+	cd bindings-node && ./node_modules/.bin/napi build --platform --release --no-js \
+		--target $(HOST) --output-dir $(STAGE)/node-addon
+	strip --strip-unneeded $(STAGE)/node-addon/jwtgate.linux-x64-gnu.node
+	python3 packaging/npm_pack.py --out $(DIST)/npm --stage $(STAGE)/npm \
+		--addon linux-x64-gnu=$(STAGE)/node-addon/jwtgate.linux-x64-gnu.node
+
+dist-python: $(DIST_VENV)/.installed
+	cd bindings-python && PATH=$(DIST_VENV)/bin:$$PATH CARGO_TARGET_DIR=$(WHEEL_TARGET_DIR) \
+		maturin build --locked --release --zig --compatibility manylinux2014 --out $(DIST) --quiet
+	cd bindings-python && PATH=$(DIST_VENV)/bin:$$PATH maturin sdist --out $(DIST)
+	$(DIST_VENV)/bin/auditwheel show $(DIST)/jwtgate-*.whl | tee $(STAGE)/auditwheel.txt
+	@tr '\n' ' ' < $(STAGE)/auditwheel.txt | grep -q 'consistent with the following platform tag: *"manylinux_2_17_x86_64"' \
+		|| { echo "auditwheel: the wheel is not manylinux_2_17_x86_64"; exit 1; }
+
+dist-go:
+	python3 packaging/goproxy.py --out $(DIST)/goproxy --version $(VERSION) --lib $(C_TREE)/lib/libjwtgate.a
+
+# Each artifact installed the way its users install it, in an empty project, with cargo and rustc
+# off PATH (packaging/dist_check.py).
+dist-check: dist
+	python3 packaging/dist_check.py --dist $(DIST) --work $(CURDIR)/target/dist-check
