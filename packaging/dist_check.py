@@ -12,7 +12,8 @@ in an empty temporary project, with cargo and rustc off PATH, then used on a rea
   linked dynamically (NEEDED libjwtgate.so.ABI, found through the tree's lib/) and statically
   (no libjwtgate.so needed): the valid token accepted, the forged one refused.
 - Go: a fresh module that `go get`s github.com/jwtgate/jwtgate-go from dist/goproxy
-  (GOPROXY=file://..., an empty module cache) and serves its Middleware: the same three answers.
+  (GOPROXY=file://..., an empty module cache) and serves its Middleware: the same three answers;
+  then the same program built with -tags jwtgate_pkgconfig against the C tarball.
 
 The token and configuration are the first valid case of tests/vectors/valid.json (tokens valid
 until 2100); the forged token is that token with its signature's last 8 characters replaced.
@@ -235,6 +236,15 @@ def check_go(dist: Path, work: Path, env: dict, case: dict) -> None:
     run(["go", "get", f"github.com/jwtgate/jwtgate-go@v{version}"], env, work)
     run(["go", "build", "-o", "server", "."], env, work)
     serve_and_probe(["./server"], {**env, "JWTGATE_CONFIG": str(work / "config.json")}, work, None, case)
+    # The same module linking the installed C library instead (-tags jwtgate_pkgconfig).
+    with tarfile.open(next(dist.glob("libjwtgate-*.tar.gz"))) as t:
+        t.extractall(work / "c", filter="data")
+    tree = next((work / "c").iterdir())
+    env_pc = {**env, "PKG_CONFIG_PATH": str(tree / "lib/pkgconfig"), "LD_LIBRARY_PATH": str(tree / "lib")}
+    run(["go", "build", "-tags", "jwtgate_pkgconfig", "-o", "server-pkgconfig", "."], env_pc, work)
+    expect("libjwtgate.so" in run(["readelf", "-d", "server-pkgconfig"], env, work).stdout,
+           "-tags jwtgate_pkgconfig did not link libjwtgate.so")
+    serve_and_probe(["./server-pkgconfig"], {**env_pc, "JWTGATE_CONFIG": str(work / "config.json")}, work, None, case)
     run(["go", "clean", "-modcache"], env, work)  # the module cache is read-only; let rm work
 
 
