@@ -7,7 +7,7 @@ SHELL := /bin/bash
 FACES := bindings-ffi bindings-python bindings-node
 
 .PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross help \
-	version-check notices notices-check dist dist-check dist-python dist-node dist-c dist-go
+	version-check notices notices-check dist dist-check dist-libs dist-python dist-node dist-c dist-go
 
 help:
 	@echo "make demo    - run the end-to-end demo (every face against a real provider)"
@@ -127,16 +127,20 @@ bench: bench-cross
 #   dist/npm/jwtgate-VERSION.tgz, dist/npm/jwtgate-linux-x64-gnu-VERSION.tgz
 #   dist/libjwtgate-VERSION-x86_64-linux-gnu.tar.gz (the `make -C bindings-ffi install` tree)
 #   dist/goproxy/ (GOPROXY=file://... layout: github.com/jwtgate/jwtgate-go and any nested module)
-# The C library and the Node addon share one release build of the core (the host triple's target
-# dir). The wheel is built by maturin with zig as C compiler and linker (glibc 2.17, manylinux2014):
-# that makes every crate a different build, so it has a target dir of its own under target/ (in
-# the shared one, each `make dist` would rebuild both, each overwriting the other).
+# Every binary targets glibc 2.17 (manylinux2014's floor; a build against this machine's glibc
+# would need 2.34) with zig as C compiler and linker, from PyPI, no Docker: the C library and the
+# Node addon in one `cargo zigbuild` (one build of the core for both), the wheel by maturin --zig.
+# Each has a target dir of its own under target/dist-build/: zig makes every crate a different
+# build from the development ones (and maturin's zig set-up differs from cargo-zigbuild's), so a
+# shared dir would rebuild each time one of them ran.
 VERSION = $(shell python3 packaging/versions.py --print)
 HOST = $(shell rustc -vV | sed -n 's/^host: //p')
 DIST := $(CURDIR)/dist
 STAGE := $(CURDIR)/target/dist-stage
 DIST_VENV := $(CURDIR)/target/dist-tools/venv
-WHEEL_TARGET_DIR := $(CURDIR)/target/manylinux2014
+LIBS_TARGET_DIR := $(CURDIR)/target/dist-build/libs
+WHEEL_TARGET_DIR := $(CURDIR)/target/dist-build/wheel
+LIBS_DIR = $(LIBS_TARGET_DIR)/$(HOST)/release
 C_TREE = $(STAGE)/c/libjwtgate-$(VERSION)-x86_64-linux-gnu
 
 notices:
@@ -159,19 +163,23 @@ dist: version-check notices-check
 	$(MAKE) dist-go
 	cd $(DIST) && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS
 	python3 packaging/versions.py --dist $(DIST)
+	python3 packaging/glibc_floor.py --max 2.17 $(C_TREE)/lib/libjwtgate.so.$(VERSION) \
+		$(STAGE)/node-addon/jwtgate.linux-x64-gnu.node $(DIST)/jwtgate-*.whl
 	@du -sh $(DIST)/* | sed 's|$(DIST)/|dist/|'
 
-dist-c:
-	$(MAKE) -C bindings-ffi install PREFIX=$(C_TREE) RELOCATABLE_PC=1
+# The C library and the Node addon: one release build, glibc 2.17.
+dist-libs: $(DIST_VENV)/.installed
+	PATH=$(DIST_VENV)/bin:$$PATH CARGO_TARGET_DIR=$(LIBS_TARGET_DIR) \
+		cargo zigbuild --locked --release --target $(HOST).2.17 -p jwtgate-ffi -p jwtgate-node
+
+dist-c: dist-libs
+	$(MAKE) -C bindings-ffi install PREFIX=$(C_TREE) RELOCATABLE_PC=1 LIB_DIR=$(LIBS_DIR)
 	tar -C $(dir $(C_TREE)) --owner=0 --group=0 --sort=name -czf $(DIST)/$(notdir $(C_TREE)).tar.gz $(notdir $(C_TREE))
 
-# The addon goes to the stage, not next to index.js: the repository's (debug) build stays there.
-# Stripped here rather than with napi's --strip, which changes RUSTFLAGS and so rebuilds every
-# dependency instead of reusing the C library's.
-dist-node:
-	$(MAKE) -C bindings-node node_modules/.package-lock.json
-	cd bindings-node && ./node_modules/.bin/napi build --platform --release --no-js \
-		--target $(HOST) --output-dir $(STAGE)/node-addon
+# The addon is the crate's cdylib under napi's name (what `napi build --platform` does on Linux).
+dist-node: dist-libs
+	mkdir -p $(STAGE)/node-addon
+	cp $(LIBS_DIR)/libjwtgate_node.so $(STAGE)/node-addon/jwtgate.linux-x64-gnu.node
 	strip --strip-unneeded $(STAGE)/node-addon/jwtgate.linux-x64-gnu.node
 	python3 packaging/npm_pack.py --out $(DIST)/npm --stage $(STAGE)/npm \
 		--addon linux-x64-gnu=$(STAGE)/node-addon/jwtgate.linux-x64-gnu.node
