@@ -193,7 +193,7 @@ dist-python: $(DIST_VENV)/.installed
 		|| { echo "auditwheel: the wheel is not manylinux_2_17_x86_64"; exit 1; }
 
 dist-go:
-	python3 packaging/goproxy.py --out $(DIST)/goproxy --version $(VERSION) --lib $(C_TREE)/lib/libjwtgate.a
+	python3 packaging/goproxy.py --out $(DIST)/goproxy --version $(VERSION) --lib linux_amd64=$(C_TREE)/lib/libjwtgate.a
 
 # Each artifact installed the way its users install it, in an empty project, with cargo and rustc
 # off PATH (packaging/dist_check.py).

@@ -5,7 +5,7 @@ package jwtgate
 // In the jwtgate repository: the static library from `cargo build -p jwtgate-ffi` (debug
 // profile) and the committed header. Build with `-tags jwtgate_release` to link target/release
 // instead. The system libraries are what the Rust standard library and tokio need from libc.
-// `make dist` publishes the module without this file (packaging/go/link_prebuilt.go instead).
+// `make dist` publishes the module without this file (packaging/goproxy.py writes link_prebuilt.go).
 
 // #cgo CFLAGS: -I${SRCDIR}/../include
 // #cgo LDFLAGS: ${SRCDIR}/../../target/debug/libjwtgate_ffi.a -lgcc_s -lutil -lrt -lpthread -lm -ldl
