@@ -140,8 +140,19 @@ STAGE := $(CURDIR)/target/dist-stage
 DIST_VENV := $(CURDIR)/target/dist-tools/venv
 LIBS_TARGET_DIR := $(CURDIR)/target/dist-build/libs
 WHEEL_TARGET_DIR := $(CURDIR)/target/dist-build/wheel
-LIBS_DIR = $(LIBS_TARGET_DIR)/$(HOST)/release
-C_TREE = $(STAGE)/c/libjwtgate-$(VERSION)-x86_64-linux-gnu
+# DIST_AARCH64=1 adds the linux aarch64 artifacts, cross-built with the same zig: a
+# manylinux_2_17_aarch64 wheel, jwtgate-linux-arm64-gnu, the aarch64 C tarball and lib/linux_arm64
+# in the Go module. Not in `make test`: two more release builds, and dist-check has no aarch64
+# machine to run them on (glibc_floor.py and auditwheel still check them).
+DIST_AARCH64 ?=
+ARCHS := x86_64 $(if $(DIST_AARCH64),aarch64)
+libs_dir = $(LIBS_TARGET_DIR)/$(1)-unknown-linux-gnu/release
+c_tree = $(STAGE)/c/libjwtgate-$(VERSION)-$(1)-linux-gnu
+npm_platform = linux-$(if $(filter x86_64,$(1)),x64,arm64)-gnu
+go_platform = linux_$(if $(filter x86_64,$(1)),amd64,arm64)
+# GNU strip here reads x86_64 objects only; llvm-strip reads every architecture.
+strip_for = $(if $(filter x86_64,$(1)),strip,llvm-strip)
+C_TREE = $(call c_tree,x86_64)
 
 notices:
 	python3 packaging/notices.py
@@ -163,39 +174,46 @@ dist: version-check notices-check
 	$(MAKE) dist-go
 	cd $(DIST) && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS
 	python3 packaging/versions.py --dist $(DIST)
-	python3 packaging/glibc_floor.py --max 2.17 $(C_TREE)/lib/libjwtgate.so.$(VERSION) \
-		$(STAGE)/node-addon/jwtgate.linux-x64-gnu.node $(DIST)/jwtgate-*.whl
+	python3 packaging/glibc_floor.py --max 2.17 $(foreach a,$(ARCHS),$(call c_tree,$(a))/lib/libjwtgate.so.$(VERSION) \
+		$(STAGE)/node-addon/jwtgate.$(call npm_platform,$(a)).node) $(DIST)/jwtgate-*.whl
 	@du -sh $(DIST)/* | sed 's|$(DIST)/|dist/|'
 
-# The C library and the Node addon: one release build, glibc 2.17.
+# The C library and the Node addon: one release build per architecture, glibc 2.17.
 dist-libs: $(DIST_VENV)/.installed
-	PATH=$(DIST_VENV)/bin:$$PATH CARGO_TARGET_DIR=$(LIBS_TARGET_DIR) \
-		cargo zigbuild --locked --release --target $(HOST).2.17 -p jwtgate-ffi -p jwtgate-node
+	set -e; $(foreach a,$(ARCHS),PATH=$(DIST_VENV)/bin:$$PATH CARGO_TARGET_DIR=$(LIBS_TARGET_DIR) \
+		cargo zigbuild --locked --release --target $(a)-unknown-linux-gnu.2.17 -p jwtgate-ffi -p jwtgate-node;)
 
 dist-c: dist-libs
-	$(MAKE) -C bindings-ffi install PREFIX=$(C_TREE) RELOCATABLE_PC=1 LIB_DIR=$(LIBS_DIR)
-	tar -C $(dir $(C_TREE)) --owner=0 --group=0 --sort=name -czf $(DIST)/$(notdir $(C_TREE)).tar.gz $(notdir $(C_TREE))
+	set -e; $(foreach a,$(ARCHS),\
+		$(MAKE) -C bindings-ffi install PREFIX=$(call c_tree,$(a)) RELOCATABLE_PC=1 \
+			LIB_DIR=$(call libs_dir,$(a)) STRIP=$(call strip_for,$(a)); \
+		tar -C $(STAGE)/c --owner=0 --group=0 --sort=name -czf $(DIST)/$(notdir $(call c_tree,$(a))).tar.gz \
+			$(notdir $(call c_tree,$(a)));)
 
 # The addon is the crate's cdylib under napi's name (what `napi build --platform` does on Linux).
 dist-node: dist-libs
 	mkdir -p $(STAGE)/node-addon
-	cp $(LIBS_DIR)/libjwtgate_node.so $(STAGE)/node-addon/jwtgate.linux-x64-gnu.node
-	strip --strip-unneeded $(STAGE)/node-addon/jwtgate.linux-x64-gnu.node
+	set -e; $(foreach a,$(ARCHS),\
+		cp $(call libs_dir,$(a))/libjwtgate_node.so $(STAGE)/node-addon/jwtgate.$(call npm_platform,$(a)).node; \
+		$(call strip_for,$(a)) --strip-unneeded $(STAGE)/node-addon/jwtgate.$(call npm_platform,$(a)).node;)
 	python3 packaging/npm_pack.py --out $(DIST)/npm --stage $(STAGE)/npm \
-		--addon linux-x64-gnu=$(STAGE)/node-addon/jwtgate.linux-x64-gnu.node
+		$(foreach a,$(ARCHS),--addon $(call npm_platform,$(a))=$(STAGE)/node-addon/jwtgate.$(call npm_platform,$(a)).node)
 
 dist-python: $(DIST_VENV)/.installed
-	cd bindings-python && PATH=$(DIST_VENV)/bin:$$PATH CARGO_TARGET_DIR=$(WHEEL_TARGET_DIR) \
-		maturin build --locked --release --zig --compatibility manylinux2014 --out $(DIST) --quiet
+	set -e; $(foreach a,$(ARCHS),\
+		cd $(CURDIR)/bindings-python && PATH=$(DIST_VENV)/bin:$$PATH CARGO_TARGET_DIR=$(WHEEL_TARGET_DIR) \
+			maturin build --locked --release --zig --target $(a)-unknown-linux-gnu --compatibility manylinux2014 \
+			--out $(DIST) --quiet; \
+		$(DIST_VENV)/bin/auditwheel show $(DIST)/jwtgate-*_$(a).whl | tee $(STAGE)/auditwheel-$(a).txt; \
+		tr '\n' ' ' < $(STAGE)/auditwheel-$(a).txt | grep -q 'consistent with the following platform tag: *"manylinux_2_17_$(a)"' \
+			|| { echo "auditwheel: the wheel is not manylinux_2_17_$(a)"; exit 1; };)
 	cd bindings-python && PATH=$(DIST_VENV)/bin:$$PATH maturin sdist --out $(DIST)
-	$(DIST_VENV)/bin/auditwheel show $(DIST)/jwtgate-*.whl | tee $(STAGE)/auditwheel.txt
-	@tr '\n' ' ' < $(STAGE)/auditwheel.txt | grep -q 'consistent with the following platform tag: *"manylinux_2_17_x86_64"' \
-		|| { echo "auditwheel: the wheel is not manylinux_2_17_x86_64"; exit 1; }
 
 dist-go:
-	python3 packaging/goproxy.py --out $(DIST)/goproxy --version $(VERSION) --lib linux_amd64=$(C_TREE)/lib/libjwtgate.a
+	python3 packaging/goproxy.py --out $(DIST)/goproxy --version $(VERSION) \
+		$(foreach a,$(ARCHS),--lib $(call go_platform,$(a))=$(call c_tree,$(a))/lib/libjwtgate.a)
 
 # Each artifact installed the way its users install it, in an empty project, with cargo and rustc
 # off PATH (packaging/dist_check.py).
 dist-check: dist
-	python3 packaging/dist_check.py --dist $(DIST) --work $(CURDIR)/target/dist-check
+	python3 packaging/dist_check.py --dist $(DIST) --work $(CURDIR)/target/dist-check --zig-cc "$(DIST_VENV)/bin/python-zig cc"

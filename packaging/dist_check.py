@@ -11,6 +11,8 @@ in an empty temporary project, with cargo and rustc off PATH, then used on a rea
 - C: the tarball unpacked, a program built with `pkg-config --cflags --libs jwtgate` against it,
   linked dynamically (NEEDED libjwtgate.so.ABI, found through the tree's lib/) and statically
   (no libjwtgate.so needed): the valid token accepted, the forged one refused.
+- C on aarch64 (when make dist built it, and qemu-user and Debian's aarch64 libc are here): the
+  same program cross-compiled with zig through pkg-config, run under qemu.
 - Go: a fresh module that `go get`s github.com/jwtgate/jwtgate-go from dist/goproxy
   (GOPROXY=file://..., an empty module cache) and serves its Middleware: the same three answers;
   then the same program built with -tags jwtgate_pkgconfig against the C tarball.
@@ -158,7 +160,7 @@ def camel(config: dict) -> dict:
 
 
 def check_python(dist: Path, work: Path, env: dict, case: dict) -> None:
-    wheel = next(dist.glob("jwtgate-*.whl"))
+    wheel = next(dist.glob("jwtgate-*_x86_64.whl"))  # this machine's; make dist may add aarch64
     (work / "config.json").write_text(json.dumps(case["config"]))
     shutil.copy(CONSUMERS / "fastapi_app.py", work / "app.py")
     run([sys.executable, "-m", "venv", work / "venv"], env, work)
@@ -175,7 +177,9 @@ def check_python(dist: Path, work: Path, env: dict, case: dict) -> None:
 
 
 def check_node(dist: Path, work: Path, env: dict, case: dict) -> None:
-    tarballs = sorted((dist / "npm").glob("*.tgz"))
+    # The main package and this machine's platform package: npm refuses to install a tarball
+    # whose os/cpu do not match (EBADPLATFORM), as it skips such optional dependencies.
+    tarballs = sorted((dist / "npm").glob("jwtgate-[0-9]*.tgz")) + sorted((dist / "npm").glob("jwtgate-linux-x64-gnu-*.tgz"))
     (work / "package.json").write_text(json.dumps({"name": "consumer", "private": True, "version": "1.0.0"}))
     (work / "config.json").write_text(json.dumps(camel(case["config"])))
     shutil.copy(CONSUMERS / "express_app.js", work / "app.js")
@@ -191,7 +195,7 @@ def check_node(dist: Path, work: Path, env: dict, case: dict) -> None:
 
 
 def check_c(dist: Path, work: Path, env: dict, case: dict) -> None:
-    tarball = next(dist.glob("libjwtgate-*.tar.gz"))
+    tarball = next(dist.glob("libjwtgate-*-x86_64-linux-gnu.tar.gz"))
     with tarfile.open(tarball) as t:
         t.extractall(work, filter="data")
     tree = next(p for p in work.iterdir() if p.name.startswith("libjwtgate-"))
@@ -219,6 +223,38 @@ def check_c(dist: Path, work: Path, env: dict, case: dict) -> None:
         print(f"  {binary}: valid token accepted, forged refused ({ok.stdout.split(':')[0]})")
 
 
+def check_c_aarch64(dist: Path, work: Path, env: dict, case: dict) -> None:
+    """The aarch64 tarball (make dist DIST_AARCH64=1), when this machine can run it: built with
+    zig as the cross compiler through pkg-config, run under qemu-user with Debian's aarch64 libc
+    (apt: qemu-user libc6-arm64-cross). Skipped, and said so, otherwise."""
+    tarballs = list(dist.glob("libjwtgate-*-aarch64-linux-gnu.tar.gz"))
+    sysroot = Path("/usr/aarch64-linux-gnu")
+    zig = ZIG_CC
+    missing = [what for what, ok in (("the aarch64 tarball (make dist DIST_AARCH64=1)", tarballs), ("qemu-aarch64", shutil.which("qemu-aarch64", path=env["PATH"])),
+                                     (str(sysroot), sysroot.is_dir()), ("zig (--zig-cc)", zig)) if not ok]
+    if missing:
+        print(f"  skipped, missing: {', '.join(missing)}")
+        return
+    with tarfile.open(tarballs[0]) as t:
+        t.extractall(work, filter="data")
+    tree = next(p for p in work.iterdir() if p.name.startswith("libjwtgate-"))
+    env = {**env, "PKG_CONFIG_PATH": str(tree / "lib/pkgconfig")}
+    (work / "config.json").write_text(json.dumps(case["config"]))
+    shutil.copy(CONSUMERS / "main.c", work / "main.c")
+    pc = lambda *a: run(["pkg-config", *a, "jwtgate"], env, work).stdout.split()  # noqa: E731
+    cc = [*zig, "-target", "aarch64-linux-gnu.2.17"]
+    run([*cc, "-std=c11", "main.c", *pc("--cflags", "--libs"), "-o", "check-dynamic"], env, work)
+    static_libs = [("-l:libjwtgate.a" if f == "-ljwtgate" else f) for f in pc("--static", "--libs")]
+    run([*cc, "-std=c11", "main.c", *pc("--cflags"), *static_libs, "-o", "check-static"], env, work)
+    qemu = ["qemu-aarch64", "-L", str(sysroot), "-E", f"LD_LIBRARY_PATH={tree / 'lib'}"]
+    for binary in ("check-dynamic", "check-static"):
+        ok = run([*qemu, f"./{binary}", "config.json", case["token"]], env, work, check=False)
+        expect(ok.returncode == 0 and case["sub"] in ok.stdout, f"{binary}: valid token: {ok.returncode} {ok.stdout} {ok.stderr}")
+        bad = run([*qemu, f"./{binary}", "config.json", case["forged"]], env, work, check=False)
+        expect(bad.returncode == 1 and "refused" in bad.stdout, f"{binary}: forged token: {bad.returncode} {bad.stdout} {bad.stderr}")
+        print(f"  {binary} (aarch64, qemu): valid token accepted, forged refused")
+
+
 def check_go(dist: Path, work: Path, env: dict, case: dict) -> None:
     env = {
         **env,
@@ -241,7 +277,7 @@ def check_go(dist: Path, work: Path, env: dict, case: dict) -> None:
     run(["go", "build", "-o", "server", "."], env, work)
     serve_and_probe(["./server"], {**env, "JWTGATE_CONFIG": str(work / "config.json")}, work, None, case)
     # The same module linking the installed C library instead (-tags jwtgate_pkgconfig).
-    with tarfile.open(next(dist.glob("libjwtgate-*.tar.gz"))) as t:
+    with tarfile.open(next(dist.glob("libjwtgate-*-x86_64-linux-gnu.tar.gz"))) as t:
         t.extractall(work / "c", filter="data")
     tree = next((work / "c").iterdir())
     env_pc = {**env, "PKG_CONFIG_PATH": str(tree / "lib/pkgconfig"), "LD_LIBRARY_PATH": str(tree / "lib")}
@@ -252,7 +288,8 @@ def check_go(dist: Path, work: Path, env: dict, case: dict) -> None:
     run(["go", "clean", "-modcache"], env, work)  # the module cache is read-only; let rm work
 
 
-CHECKS = {"python": check_python, "node": check_node, "c": check_c, "go": check_go}
+CHECKS = {"python": check_python, "node": check_node, "c": check_c, "c-aarch64": check_c_aarch64, "go": check_go}
+ZIG_CC: list[str] = []
 
 
 def main() -> int:
@@ -260,7 +297,10 @@ def main() -> int:
     parser.add_argument("--dist", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--only", default=",".join(CHECKS))
+    parser.add_argument("--zig-cc", help="a zig C compiler command (the aarch64 check's cross compiler)")
     args = parser.parse_args()
+    if args.zig_cc:
+        ZIG_CC.extend(args.zig_cc.split())
     dist = args.dist.resolve()
     args.work = args.work.resolve()
     if args.only == ",".join(CHECKS):

@@ -3,7 +3,8 @@
 
     glibc_floor.py --max 2.17 lib.so addon.node wheel.whl ...
 
-The floor is the newest GLIBC_x.y symbol version a binary references (objdump -T); a wheel is
+The floor is the newest GLIBC_x.y symbol version a binary references (readelf, which reads every
+architecture's ELF, unlike this machine's objdump); a wheel is
 checked through the shared objects inside it. 2.17 is manylinux2014's floor, and the one the
 C library, the Node addon and the Go module's static library are built for (`make dist`).
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 
 def floor(binary: Path) -> tuple[int, ...]:
-    out = subprocess.run(["objdump", "-T", str(binary)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(["readelf", "--dyn-syms", "-W", str(binary)], check=True, capture_output=True, text=True).stdout
     versions = {tuple(int(x) for x in v.split(".")) for v in re.findall(r"GLIBC_(\d+(?:\.\d+)+)", out)}
     return max(versions, default=(0,))
 

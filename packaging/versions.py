@@ -84,8 +84,10 @@ def check_dist(version: str, dist: Path) -> list[str]:
             return None
         return found[0]
 
-    wheel = one("jwtgate-*.whl")
-    if wheel is not None:
+    for wheel in sorted(dist.glob("jwtgate-*.whl")) or [None]:
+        if wheel is None:
+            problems.append(f"{dist}: no wheel")
+            break
         if not wheel.name.startswith(f"jwtgate-{version}-"):
             problems.append(f"{wheel.name}: not version {version}")
         with zipfile.ZipFile(wheel) as z:
@@ -107,8 +109,10 @@ def check_dist(version: str, dist: Path) -> list[str]:
     if not list(dist.glob("npm/*.tgz")):
         problems.append(f"{dist}/npm: no tarballs")
 
-    c_tarball = one("libjwtgate-*.tar.gz")
-    if c_tarball is not None:
+    for c_tarball in sorted(dist.glob("libjwtgate-*.tar.gz")) or [None]:
+        if c_tarball is None:
+            problems.append(f"{dist}: no C tarball")
+            break
         with tarfile.open(c_tarball) as t:
             pcs = [m for m in t.getmembers() if m.name.endswith("lib/pkgconfig/jwtgate.pc")]
             pc = t.extractfile(pcs[0]).read().decode() if pcs else ""  # type: ignore[union-attr]
