@@ -35,6 +35,10 @@ fn set_soname() {
     }
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
     let minor = std::env::var("CARGO_PKG_VERSION_MINOR").expect("set by cargo");
-    let abi = if major == "0" { format!("0.{minor}") } else { major };
+    let abi = if major == "0" {
+        format!("0.{minor}")
+    } else {
+        major
+    };
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libjwtgate.so.{abi}");
 }
