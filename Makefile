@@ -6,7 +6,8 @@ SHELL := /bin/bash
 
 FACES := bindings-ffi bindings-python bindings-node
 
-.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross bench-fleet soak help
+.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross bench-fleet soak help \
+	version-check notices notices-check dist dist-check dist-libs dist-python dist-node dist-c dist-go
 
 help:
 	@echo "make demo    - run the end-to-end demo (every face against a real provider; DEMO_KEEP=1 keeps the apps and their dashboards up)"
@@ -16,6 +17,8 @@ help:
 	@echo "make bench-cross - only the one-run cross-language table (benches/RESULTS.md)"
 	@echo "make bench-fleet - only fleet mode on Redis: 4 instances, 2 faces (benches/fleet/RESULTS.md)"
 	@echo "make soak    - every face at full speed with faults for SOAK_SECONDS (default 600; benches/soak/RESULTS.md; not in make test)"
+	@echo "make dist    - every artifact into dist/: wheel + sdist, npm tarballs, C tarball, Go module proxy"
+	@echo "make dist-check - install each artifact in an empty project without Rust and use it (runs make dist)"
 	@echo "make vectors - regenerate tests/vectors/*.json from the committed test keys"
 	@echo "make fuzz    - every cargo-fuzz target for FUZZ_SECONDS (default 60; nightly, not in make test)"
 	@echo "make interop - the Python face against Keycloak, Ory Hydra and the test provider (downloads; not in make test)"
@@ -38,10 +41,15 @@ demo-rust:
 	$(CARGO) run -q -p jwtgate-demo
 
 # Cheap checks first: a formatting or lint failure ends the run in a minute, not after the suites.
-test: fmt-check lint test-rust test-faces test-fleet fuzz-smoke
+# Then the packages as users install them (dist-check builds them once, in release).
+test: fmt-check version-check lint test-rust test-faces test-fleet fuzz-smoke dist-check
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
+
+# Every manifest carries the workspace version (packaging/versions.py).
+version-check:
+	python3 packaging/versions.py
 
 # Debug builds, one target dir. `cargo test` covers the workspace's default members: the core
 # (unit, vectors, JWKS, introspection, provider, validator, Wycheproof tests), the vector
@@ -195,8 +203,105 @@ soak: redis-deps provider-deps
 	$(MAKE) -C bindings-python build
 	$(MAKE) -C bindings-node build
 	mkdir -p target/soak
-	cd benches/soak/go && go build -ldflags=-X=jwtgate.linkedLibrary=$$(stat -c %.9Y ../../../target/debug/libjwtgate_ffi.a) -o ../../../target/soak/go-instance .
+	cd benches/soak/go && go build -ldflags=-X=github.com/jwtgate/jwtgate-go.linkedLibrary=$$(stat -c %.9Y ../../../target/debug/libjwtgate_ffi.a) -o ../../../target/soak/go-instance .
 	test -f $(SOAK_PLOT)/.installed -a $(SOAK_PLOT)/.installed -nt benches/soak/requirements.txt || { \
 		.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade --target $(SOAK_PLOT) -r benches/soak/requirements.txt \
 		&& touch $(SOAK_PLOT)/.installed; }
 	.venv/bin/python benches/soak/run.py --seconds $(SOAK_SECONDS) --command "$(SOAK_COMMAND)"
+
+# ---- packages (packaging/README.md) ----
+# `make dist` writes every artifact into dist/ (git-ignored) with one release build each:
+#   dist/jwtgate-VERSION-cp39-abi3-manylinux_2_17_x86_64...whl, dist/jwtgate-VERSION.tar.gz (sdist)
+#   dist/npm/jwtgate-VERSION.tgz, dist/npm/jwtgate-linux-x64-gnu-VERSION.tgz
+#   dist/libjwtgate-VERSION-x86_64-linux-gnu.tar.gz (the `make -C bindings-ffi install` tree)
+#   dist/goproxy/ (GOPROXY=file://... layout: github.com/jwtgate/jwtgate-go and any nested module)
+# Every binary targets glibc 2.17 (manylinux2014's floor; a build against this machine's glibc
+# would need 2.34) with zig as C compiler and linker, from PyPI, no Docker: the C library and the
+# Node addon in one `cargo zigbuild` (one build of the core for both), the wheel by maturin --zig.
+# Each has a target dir of its own under target/dist-build/: zig makes every crate a different
+# build from the development ones (and maturin's zig set-up differs from cargo-zigbuild's), so a
+# shared dir would rebuild each time one of them ran.
+VERSION = $(shell python3 packaging/versions.py --print)
+HOST = $(shell rustc -vV | sed -n 's/^host: //p')
+DIST := $(CURDIR)/dist
+STAGE := $(CURDIR)/target/dist-stage
+DIST_VENV := $(CURDIR)/target/dist-tools/venv
+LIBS_TARGET_DIR := $(CURDIR)/target/dist-build/libs
+WHEEL_TARGET_DIR := $(CURDIR)/target/dist-build/wheel
+# DIST_AARCH64=1 adds the linux aarch64 artifacts, cross-built with the same zig: a
+# manylinux_2_17_aarch64 wheel, jwtgate-linux-arm64-gnu, the aarch64 C tarball and lib/linux_arm64
+# in the Go module. Not in `make test`: two more release builds, and dist-check has no aarch64
+# machine to run them on (glibc_floor.py and auditwheel still check them).
+DIST_AARCH64 ?=
+ARCHS := x86_64 $(if $(DIST_AARCH64),aarch64)
+libs_dir = $(LIBS_TARGET_DIR)/$(1)-unknown-linux-gnu/release
+c_tree = $(STAGE)/c/libjwtgate-$(VERSION)-$(1)-linux-gnu
+npm_platform = linux-$(if $(filter x86_64,$(1)),x64,arm64)-gnu
+go_platform = linux_$(if $(filter x86_64,$(1)),amd64,arm64)
+# GNU strip here reads x86_64 objects only; llvm-strip reads every architecture.
+strip_for = $(if $(filter x86_64,$(1)),strip,llvm-strip)
+C_TREE = $(call c_tree,x86_64)
+
+notices:
+	python3 packaging/notices.py
+
+notices-check:
+	python3 packaging/notices.py --check
+
+$(DIST_VENV)/.installed: packaging/requirements.txt
+	@test -x $(DIST_VENV)/bin/python || python3 -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/pip install --quiet --disable-pip-version-check -r packaging/requirements.txt
+	touch $@
+
+dist: version-check notices-check
+	rm -rf $(DIST) $(STAGE)
+	mkdir -p $(DIST) $(STAGE)
+	$(MAKE) dist-c
+	$(MAKE) dist-node
+	$(MAKE) dist-python
+	$(MAKE) dist-go
+	cd $(DIST) && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS
+	python3 packaging/versions.py --dist $(DIST)
+	python3 packaging/glibc_floor.py --max 2.17 $(foreach a,$(ARCHS),$(call c_tree,$(a))/lib/libjwtgate.so.$(VERSION) \
+		$(STAGE)/node-addon/jwtgate.$(call npm_platform,$(a)).node) $(DIST)/jwtgate-*.whl
+	@du -sh $(DIST)/* | sed 's|$(DIST)/|dist/|'
+
+# The C library and the Node addon: one release build per architecture, glibc 2.17.
+dist-libs: $(DIST_VENV)/.installed
+	set -e; $(foreach a,$(ARCHS),PATH=$(DIST_VENV)/bin:$$PATH CARGO_TARGET_DIR=$(LIBS_TARGET_DIR) \
+		cargo zigbuild --locked --release --target $(a)-unknown-linux-gnu.2.17 -p jwtgate-ffi -p jwtgate-node;)
+
+dist-c: dist-libs
+	set -e; $(foreach a,$(ARCHS),\
+		$(MAKE) -C bindings-ffi install PREFIX=$(call c_tree,$(a)) RELOCATABLE_PC=1 \
+			LIB_DIR=$(call libs_dir,$(a)) STRIP=$(call strip_for,$(a)); \
+		tar -C $(STAGE)/c --owner=0 --group=0 --sort=name -czf $(DIST)/$(notdir $(call c_tree,$(a))).tar.gz \
+			$(notdir $(call c_tree,$(a)));)
+
+# The addon is the crate's cdylib under napi's name (what `napi build --platform` does on Linux).
+dist-node: dist-libs
+	mkdir -p $(STAGE)/node-addon
+	set -e; $(foreach a,$(ARCHS),\
+		cp $(call libs_dir,$(a))/libjwtgate_node.so $(STAGE)/node-addon/jwtgate.$(call npm_platform,$(a)).node; \
+		$(call strip_for,$(a)) --strip-unneeded $(STAGE)/node-addon/jwtgate.$(call npm_platform,$(a)).node;)
+	python3 packaging/npm_pack.py --out $(DIST)/npm --stage $(STAGE)/npm \
+		$(foreach a,$(ARCHS),--addon $(call npm_platform,$(a))=$(STAGE)/node-addon/jwtgate.$(call npm_platform,$(a)).node)
+
+dist-python: $(DIST_VENV)/.installed
+	set -e; $(foreach a,$(ARCHS),\
+		cd $(CURDIR)/bindings-python && PATH=$(DIST_VENV)/bin:$$PATH CARGO_TARGET_DIR=$(WHEEL_TARGET_DIR) \
+			maturin build --locked --release --zig --target $(a)-unknown-linux-gnu --compatibility manylinux2014 \
+			--out $(DIST) --quiet; \
+		$(DIST_VENV)/bin/auditwheel show $(DIST)/jwtgate-*_$(a).whl | tee $(STAGE)/auditwheel-$(a).txt; \
+		tr '\n' ' ' < $(STAGE)/auditwheel-$(a).txt | grep -q 'consistent with the following platform tag: *"manylinux_2_17_$(a)"' \
+			|| { echo "auditwheel: the wheel is not manylinux_2_17_$(a)"; exit 1; };)
+	cd bindings-python && PATH=$(DIST_VENV)/bin:$$PATH maturin sdist --out $(DIST)
+
+dist-go:
+	python3 packaging/goproxy.py --out $(DIST)/goproxy --version $(VERSION) \
+		$(foreach a,$(ARCHS),--lib $(call go_platform,$(a))=$(call c_tree,$(a))/lib/libjwtgate.a)
+
+# Each artifact installed the way its users install it, in an empty project, with cargo and rustc
+# off PATH (packaging/dist_check.py).
+dist-check: dist
+	python3 packaging/dist_check.py --dist $(DIST) --work $(CURDIR)/target/dist-check --zig-cc "$(DIST_VENV)/bin/python-zig cc"

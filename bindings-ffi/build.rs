@@ -12,6 +12,7 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    set_soname();
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("bindings-ffi/cbindgen.toml is readable");
     cbindgen::Builder::new()
@@ -20,4 +21,24 @@ fn main() {
         .generate()
         .expect("cbindgen could not generate the header")
         .write_to_file(out_dir.join("jwtgate.h"));
+}
+
+/// The SONAME of the shared library as installed (`make -C bindings-ffi install`):
+/// `libjwtgate.so.<abi>`, where the ABI version is the major version, or `0.<minor>` before 1.0
+/// (a 0.x minor release may break the C ABI; cargo-c names libraries the same way). Programs
+/// linked against one release then refuse a library whose ABI differs instead of crashing.
+/// Cargo names the file libjwtgate_ffi.so; the install step names it libjwtgate.so.<version>.
+fn set_soname() {
+    let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if target_os != "linux" {
+        return;
+    }
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
+    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").expect("set by cargo");
+    let abi = if major == "0" {
+        format!("0.{minor}")
+    } else {
+        major
+    };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libjwtgate.so.{abi}");
 }

@@ -629,23 +629,35 @@ function dispatch(level, fields, message) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The addon: built from source by `npm install` (napi build --platform) into this folder.
+// The addon. Installed from npm it is the platform package `jwtgate-<platform>` (an
+// optionalDependency: npm installs only the one whose os/cpu/libc match, as napi-rs packages
+// do). In the repository it is built from source (napi build --platform) next to this file,
+// and that copy wins, so a local build is never shadowed by an installed package.
 
 function loadNative() {
   const path = require('node:path')
-  const file = path.join(__dirname, `jwtgate.${platformSuffix()}.node`)
+  const suffix = platformSuffix()
+  const file = path.join(__dirname, `jwtgate.${suffix}.node`)
+  const notFound = (e, what) => e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(what)
   try {
     return require(file)
   } catch (e) {
-    if (e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(file)) {
-      const err = new Error(
-        `jwtgate: the native addon ${path.basename(file)} is not built. Run \`npm install\` (needs cargo) or \`npm run build\` in ${__dirname}.`,
-      )
-      err.code = 'ERR_JWTGATE_NOT_BUILT'
-      throw err
-    }
-    throw e
+    if (!notFound(e, file)) throw e
   }
+  const pkg = `jwtgate-${suffix}`
+  try {
+    return require(pkg)
+  } catch (e) {
+    if (!notFound(e, pkg)) throw e
+  }
+  const err = new Error(
+    `jwtgate: no native addon for ${suffix}: the package ${pkg} is not installed (npm skips ` +
+      'optional dependencies with --no-optional or --omit=optional, and none is published for ' +
+      `every platform), and ${path.basename(file)} is not built in ${__dirname} ` +
+      '(`npm run build` there, needs cargo).',
+  )
+  err.code = 'ERR_JWTGATE_NOT_BUILT'
+  throw err
 }
 
 function platformSuffix() {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"jwtgate"
+	"github.com/jwtgate/jwtgate-go"
 )
 
 type vectors struct {

@@ -1,3 +1,3 @@
-module jwtgate
+module github.com/jwtgate/jwtgate-go
 
 go 1.23

@@ -17,12 +17,15 @@
 //	case errors.Is(err, jwtgate.ErrProviderUnavailable): // 503
 //	}
 //
-// The package links the static library built by `cargo build -p jwtgate-ffi` (or
-// `make -C bindings-ffi build`, which builds the library and this package).
+// Linking: the published module (`go get github.com/jwtgate/jwtgate-go`) carries the release
+// static library for linux/amd64 and needs no Rust toolchain; with `-tags jwtgate_pkgconfig` it
+// links an installed C library instead (`pkg-config jwtgate`, any platform it was built for).
+// Inside the jwtgate repository the package links `target/debug/libjwtgate_ffi.a` (built by
+// `make -C bindings-ffi build`), or `target/release` with `-tags jwtgate_release`: the link_*.go
+// files say which, and `make dist` swaps the in-repository ones for the published ones.
 package jwtgate
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include
 #include <stdlib.h>
 #include <string.h>
 #include "jwtgate.h"

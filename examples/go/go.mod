@@ -2,7 +2,7 @@ module jwtgate-example
 
 go 1.23
 
-require jwtgate v0.0.0
+require github.com/jwtgate/jwtgate-go v0.0.0
 
 // The package lives in this repository; nothing is downloaded.
-replace jwtgate => ../../bindings-ffi/go
+replace github.com/jwtgate/jwtgate-go => ../../bindings-ffi/go

@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"jwtgate"
+	"github.com/jwtgate/jwtgate-go"
 )
 
 func main() {

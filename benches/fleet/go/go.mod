@@ -3,8 +3,8 @@ module jwtgate-bench-fleet
 go 1.26.0
 
 require (
+	github.com/jwtgate/jwtgate-go v0.0.0
 	github.com/redis/go-redis/v9 v9.23.0
-	jwtgate v0.0.0
 )
 
 require (
@@ -13,4 +13,4 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 )
 
-replace jwtgate => ../../../bindings-ffi/go
+replace github.com/jwtgate/jwtgate-go => ../../../bindings-ffi/go

@@ -25,8 +25,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/jwtgate/jwtgate-go"
 	"github.com/redis/go-redis/v9"
-	"jwtgate"
 )
 
 func monoNS() int64 { return int64(C.mono_ns()) }

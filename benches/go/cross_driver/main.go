@@ -23,7 +23,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"jwtgate"
+	"github.com/jwtgate/jwtgate-go"
 )
 
 var algs = []string{"RS256", "PS256", "ES256", "EdDSA", "HS256"}

@@ -2,6 +2,6 @@ module jwtgate-soak
 
 go 1.23
 
-require jwtgate v0.0.0
+require github.com/jwtgate/jwtgate-go v0.0.0
 
-replace jwtgate => ../../../bindings-ffi/go
+replace github.com/jwtgate/jwtgate-go => ../../../bindings-ffi/go

@@ -24,7 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"jwtgate"
+	"github.com/jwtgate/jwtgate-go"
 )
 
 var mix = []struct {

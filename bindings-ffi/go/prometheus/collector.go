@@ -15,7 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"jwtgate"
+	"github.com/jwtgate/jwtgate-go"
 )
 
 // Collector is a prometheus.Collector of one validator. It is unchecked (Describe sends

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
-	"jwtgate"
+	"github.com/jwtgate/jwtgate-go"
 )
 
 // The first case of tests/vectors/valid.json: a configuration and a token it accepts.

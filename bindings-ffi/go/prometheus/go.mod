@@ -3,9 +3,9 @@ module github.com/jwtgate/jwtgate-go/prometheus
 go 1.26.0
 
 require (
+	github.com/jwtgate/jwtgate-go v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
-	jwtgate v0.0.0
 )
 
 require (
@@ -19,6 +19,6 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-// The package lives one directory up; the packaging work (issue 15) renames it
-// github.com/jwtgate/jwtgate-go.
-replace jwtgate => ../
+// The package lives one directory up. The published module (packaging/goproxy.py) requires the
+// release version instead and has no replace.
+replace github.com/jwtgate/jwtgate-go => ../
