@@ -285,6 +285,20 @@ def check_go(dist: Path, work: Path, env: dict, case: dict) -> None:
     expect("libjwtgate.so" in run(["readelf", "-d", "server-pkgconfig"], env, work).stdout,
            "-tags jwtgate_pkgconfig did not link libjwtgate.so")
     serve_and_probe(["./server-pkgconfig"], {**env_pc, "JWTGATE_CONFIG": str(work / "config.json")}, work, None, case)
+    # The client_golang collector, a nested module published beside the package at the same
+    # version: its requirement on the package must resolve to the release (no `replace` left),
+    # and client_golang comes from the public proxy, as for any user.
+    prom = work / "prometheus"
+    prom.mkdir()
+    shutil.copy(CONSUMERS / "go-prometheus/main.go", prom / "main.go")
+    env_prom = {**env, "GOPROXY": f"{env['GOPROXY']},https://proxy.golang.org"}
+    run(["go", "mod", "init", "example.com/consumer-prometheus"], env_prom, prom)
+    run(["go", "get", f"github.com/jwtgate/jwtgate-go/prometheus@v{version}"], env_prom, prom)
+    run(["go", "build", "-o", "collector", "."], env_prom, prom)
+    out = run(["./collector"], {**env_prom, "JWTGATE_CONFIG": str(work / "config.json"),
+                                "JWTGATE_TOKEN": case["token"]}, prom).stdout
+    m = re.search(r"VALIDATIONS=(\d+)", out)
+    expect(m is not None and int(m.group(1)) >= 1, f"the collector counted no validation: {out[-300:]!r}")
     run(["go", "clean", "-modcache"], env, work)  # the module cache is read-only; let rm work
 
 

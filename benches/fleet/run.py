@@ -512,7 +512,11 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> str:
         " the second look finds the *previous* key set (still valid in Redis), releases the lease"
         " (`Lease::Answered`), finds that set not newer, and fetches from the provider with no lease"
         " held, so the next instance takes the free lease and fetches too (15 rotations met by four"
-        " at once: 26 provider fetches). The builds line above says which code this run measured.",
+        " at once: 26 provider fetches). Since commit 4275a51 the second look releases the lease"
+        " only for a value its caller takes (an introspection answer; a key set newer than its own),"
+        " and keeps it otherwise (`core/tests/fleet.rs`:"
+        " `a_rotation_met_by_many_instances_at_once_is_fetched_once`). The builds line above says"
+        " which code this run measured.",
         "",
         "## Revocation propagation",
         "",
