@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 FACES := bindings-ffi bindings-python bindings-node
 
-.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross bench-fleet soak help \
+.PHONY: demo demo-rust test test-rust test-faces provider-deps fmt-check lint vectors bench bench-cross bench-fleet bench-border soak help \
 	version-check notices notices-check dist dist-check dist-libs dist-python dist-node dist-c dist-go
 
 help:
@@ -15,6 +15,7 @@ help:
 	@echo "make test    - run every test (what CI runs)"
 	@echo "make bench   - run the benchmarks and write benches/RESULTS.md"
 	@echo "make bench-cross - only the one-run cross-language table (benches/RESULTS.md)"
+	@echo "make bench-border - only the profile of each face's cache hit (benches/border/RESULTS.md)"
 	@echo "make bench-fleet - only fleet mode on Redis: 4 instances, 2 faces (benches/fleet/RESULTS.md)"
 	@echo "make soak    - every face at full speed with faults for SOAK_SECONDS (default 600; benches/soak/RESULTS.md; not in make test)"
 	@echo "make dist    - every artifact into dist/: wheel + sdist, npm tarballs, C tarball, Go module proxy"
@@ -177,7 +178,7 @@ bench-fleet: redis-deps
 
 # Release builds. Each part writes its table: benches/RESULTS.md (the cross-language run),
 # benches/CORE.md, benches/LOAD.md (by hand from the two bins' output), benches/{python,node,go,http,fleet}/RESULTS.md.
-bench: bench-cross bench-fleet
+bench: bench-cross bench-fleet bench-border
 	$(CARGO) bench -p jwtgate-benches --bench core -- --warm-up-time 1 --measurement-time 3 2>&1 | tee target/bench-core.log
 	python3 benches/report.py --log target/bench-core.log
 	$(CARGO) run --release -q -p jwtgate-benches --bin memory | tee target/bench-memory.txt
@@ -188,6 +189,17 @@ bench: bench-cross bench-fleet
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cd examples/express_app && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	python3 benches/http/run.py
+
+# Where a face's cache hit spends its time: each face's hit loop under `perf record` (software
+# sampling), the samples sorted into core / face glue / allocator / runtime
+# (benches/border/RESULTS.md). perf is Debian's linux-perf.
+bench-border:
+	command -v perf >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq linux-perf >/dev/null; }
+	$(MAKE) -C bindings-python build-release
+	$(MAKE) -C bindings-node release
+	$(CARGO) build --release -q -p jwtgate-ffi
+	python3 benches/border/run.py
 
 # Soak (benches/soak/README.md): a Python, a Node and a Go (C ABI) instance at full speed for
 # SOAK_SECONDS with mixed traffic, while the test provider restarts with a rotated key, the
