@@ -13,7 +13,9 @@ one of these buckets:
 
 - core: the engine (`jwtgate::...`) and what it runs (blake3, hashbrown, parking_lot, aws-lc);
 - face glue: the face's own Rust (`_native::`, `jwtgate_node::`, `jwtgate_ffi::`) and its binding
-  library (`pyo3::`, `napi::`), with the Rust runtime and allocator calls made from it;
+  library (`pyo3::`, `napi::`), and the Go package's side of cgo;
+- Rust std (either side): `std::`, `core::`, `alloc::` code in the library (clock reads,
+  hashing, UTF-8 checks, vectors) that both the core and the glue call;
 - allocator: malloc/free (either side: sampled without call stacks, they cannot be attributed);
 - runtime: the language's own machinery (the CPython interpreter and its object allocator, V8
   and Node, the Go runtime), including the benchmark loop itself, whoever calls it: without
@@ -181,7 +183,7 @@ replace github.com/jwtgate/jwtgate-go => {path}
 
 CORE = re.compile(r"^(<)?(jwtgate::|blake3|hashbrown|parking_lot|aws_lc|<jwtgate::|.*jwtgate::)")
 CORE_C = re.compile(r"^(aws_lc_|blake3_|RSA_|EVP_|SHA256|sha256)")
-GLUE = re.compile(r"^(<)?(_native::|jwtgate_node::|jwtgate_ffi::|pyo3|napi|<pyo3|<napi|_cgo_|jwtgate_validate|jwtgate_claims|jwtgate_result|jwtgate_free|jwtgate_string)")
+GLUE = re.compile(r"^(<)?(github.com/jwtgate/|_native::|jwtgate_node::|jwtgate_ffi::|pyo3|napi|<pyo3|<napi|_cgo_|jwtgate_validate|jwtgate_claims|jwtgate_result|jwtgate_free|jwtgate_string)")
 RUST_RT = re.compile(r"^(<)?(alloc::|core::|std::|<alloc|<core|<std|__rust|serde_json::|<serde_json)")
 GO_CGO = re.compile(r"^(runtime\.(cgocall|asmcgocall|entersyscall|exitsyscall|reentersyscall|cgoCheck|cgoIsGoPointer)|_cgo_|x_cgo_|crosscall)")
 GO_RT = re.compile(r"^(runtime\.|main\.|time\.|sync\.|internal/)")
@@ -201,11 +203,10 @@ def classify(dso: str, sym: str, face_dso: str) -> str:
             return "core"
         if GLUE.match(sym):
             return "face glue"
-        if RUST_RT.match(sym):
-            # Monomorphised std/alloc code inside the face's library: both sides use it; without
-            # call stacks it is counted with the glue (the core's own are named jwtgate::).
-            return "face glue"
-        return "face glue"
+        # Rust's std, core and alloc code (time, hashing, UTF-8 checks, vectors) and anything
+        # else in the library: both sides call it, and without call stacks a sample cannot be
+        # given to either.
+        return "Rust std (either side)"
     if dso in ("[kernel.kallsyms]", "[kernel]") or sym.startswith("0xffff"):
         return "kernel"
     return "runtime"
@@ -248,10 +249,83 @@ def profile(face: str, cmd: list[str], face_dso: str, seconds: float, env: dict)
     return {"calls": calls, "seconds": seconds, "floor_ns": floor_ns, "buckets": dict(buckets), "top": top[:14]}
 
 
+# ---- Express under load: where jwtgate's extra server CPU per request goes ----
+
+def wait_port(port: int, timeout: float = 20.0) -> None:
+    import socket
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def express_round(variant: str, token: str, seconds: int, addon: str) -> dict:
+    """One server of benches/node/http_app.mjs on CPU 0, wrk on CPU 1; perf attached to the
+    server for the measured run only (after a warm-up): CPU ns per request by bucket."""
+    port = free_port()
+    env = {**os.environ, "BENCH_AUTH": variant, "PORT": str(port)}
+    server = subprocess.Popen(["taskset", "-c", "0", "node", str(ROOT / "benches/node/http_app.mjs")],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_port(port)
+        wrk = ["taskset", "-c", "1", "wrk", "-t1", "-c32", "-H", f"Authorization: Bearer {token}",
+               f"http://127.0.0.1:{port}/items"]
+        subprocess.run([*wrk[:-1], "-d2s", wrk[-1]], capture_output=True, check=True)  # warm-up
+        data = WORK / f"express-{variant}.perf.data"
+        perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000", "-o", str(data),
+                                 "-p", str(server.pid), "--", "sleep", str(seconds + 1)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.3)
+        out = subprocess.run([*wrk[:-1], f"-d{seconds}s", wrk[-1]], capture_output=True, text=True, check=True).stdout
+        perf.wait()
+        m = re.search(r"(\d+) requests in", out)
+        requests = int(m.group(1))
+        if re.search(r"Non-2xx", out):
+            raise SystemExit(f"express {variant}: non-2xx answers\n{out}")
+    finally:
+        server.terminate()
+        server.wait()
+    buckets: dict[str, float] = collections.defaultdict(float)
+    for pct, dso, sym in perf_report(data):
+        buckets[classify(dso, sym, addon)] += pct
+    # cpu-clock samples carry their period in ns: their sum is the CPU time sampled.
+    periods = subprocess.run(["perf", "script", "-i", str(data), "-F", "period"],
+                             capture_output=True, text=True, check=True).stdout
+    total_ns = sum(int(x) for x in periods.split() if x.isdigit())
+    per_request = total_ns / requests
+    return {"requests": requests, "cpu_ns": per_request,
+            "buckets": {b: pct / 100 * per_request for b, pct in buckets.items()}}
+
+
+def express(rounds: int, seconds: int) -> dict:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    token = subprocess.run([str(ROOT / ".venv/bin/python"), str(ROOT / "examples/fastapi_app/mint_token.py"),
+                            "--scope", "read:items", "--ttl", "3600"], capture_output=True, text=True, check=True).stdout.strip()
+    addon = next((ROOT / "bindings-node").glob("jwtgate.*.node")).name
+    runs: dict[str, list] = {"noop": [], "jwtgate": []}
+    for _ in range(rounds):
+        for variant in ("noop", "jwtgate"):
+            runs[variant].append(express_round(variant, token, seconds, addon))
+    return runs
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=4.0)
-    ap.add_argument("--only", default="python,node,go")
+    ap.add_argument("--only", default="python,node,go,express")
+    ap.add_argument("--express-rounds", type=int, default=3)
+    ap.add_argument("--express-seconds", type=int, default=5)
     args = ap.parse_args()
     if not shutil.which("perf"):
         raise SystemExit("perf is not installed (Debian package linux-perf)")
@@ -287,14 +361,20 @@ def main() -> int:
                         "-o", "border-go", "."], cwd=godir, check=True)
         results["go"] = profile("go", [str(godir / "border-go"), str(spec_path), str(args.seconds)],
                                 "border-go", args.seconds, env)
-    write(results, args)
+    http = express(args.express_rounds, args.express_seconds) if "express" in faces else None
+    write(results, http)
     return 0
 
 
-ORDER = ["core", "face glue", "allocator and libc (malloc, free, memcpy)", "runtime", "kernel"]
+ORDER = ["core", "face glue", "Rust std (either side)", "allocator and libc (malloc, free, memcpy)", "runtime", "kernel"]
 
 
-def write(results: dict, args) -> None:
+def median(xs: list) -> float:
+    xs = sorted(xs)
+    return xs[(len(xs) - 1) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def write(results: dict, http: dict | None) -> None:
     lines = [
         "# Where a face's cache hit spends its time",
         "",
@@ -331,6 +411,29 @@ def write(results: dict, args) -> None:
             sym = sym if len(sym) < 110 else sym[:107] + "..."
             lines.append(f"| {pct:.1f} | {b} | `{dso}` | `{sym.replace('|', '/')}` |")
         lines.append("")
+    if http:
+        n = len(http["noop"])
+        lines += [
+            "## Express under load: where jwtgate's extra server CPU per request goes",
+            "",
+            "`benches/node/http_app.mjs` (the HTTP benchmark's app) with `noop` (two middlewares of",
+            "jwtgate's shape that check nothing) and with `jwtgate` (`jwtAuth` + `requiredScopes`), one",
+            "server at a time on CPU 0, wrk (1 thread, 32 connections, the same RS256 token) on CPU 1;",
+            "after a 2 s warm-up, `perf record -p` samples the server's CPU for one wrk run. A cell is the",
+            f"server's CPU ns per request in that bucket, median of {n} alternating rounds; `extra` is",
+            "jwtgate's median minus noop's.",
+            "",
+            "| bucket | noop | jwtgate | extra |",
+            "|---|---:|---:|---:|",
+        ]
+        for b in ["all", *ORDER]:
+            def val(run):
+                return run["cpu_ns"] if b == "all" else run["buckets"].get(b, 0.0)
+            a = median([val(r) for r in http["noop"]])
+            j = median([val(r) for r in http["jwtgate"]])
+            lines.append(f"| {b} | {a:,.0f} | {j:,.0f} | {j - a:+,.0f} |")
+        reqs = ", ".join(f"{r['requests']:,}" for r in http["noop"] + http["jwtgate"])
+        lines += ["", f"Requests per measured run (noop runs, then jwtgate runs): {reqs}.", ""]
     text = "\n".join(lines)
     marker = "<!-- run.py writes everything above this line; the reading below is kept as is. -->"
     if OUT.exists() and marker in OUT.read_text():
