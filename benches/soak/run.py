@@ -324,9 +324,11 @@ class Feed:
                     "expired": self.expired, "revoked": list(self.revoked),
                     "revoke_jtis": self.revoke_jtis, "opaque": list(self.opaque),
                     "opaque_revoked": list(self.opaque_revoked)}
-        tmp = self.dir / "feed.json.tmp"
-        tmp.write_text(json.dumps(data))
-        tmp.rename(self.dir / "feed.json")
+            # Under the lock: the feed thread and the fault schedule both write, and two writers
+            # of one temporary file lose a rename (seen in a 30-minute run: the feed thread died).
+            tmp = self.dir / "feed.json.tmp"
+            tmp.write_text(json.dumps(data))
+            tmp.rename(self.dir / "feed.json")
 
     def clear_opaque(self) -> None:
         """The provider forgets its opaque tokens when it restarts."""
@@ -632,6 +634,7 @@ def main() -> int:
         time.sleep(0.05)
 
     log("stopping the instances")
+    feeder_alive = feeder.is_alive()
     feed.stop.set()
     codes = {face: inst.stop() for face, inst in instances.items()}
     time.sleep(0.5)
@@ -640,6 +643,8 @@ def main() -> int:
     proxy.server.shutdown()
 
     result = analyse(T, faces, instances, samples, windows, codes, crashed)
+    result["checks"].append({"ok": feeder_alive,
+                             "what": "the token feed ran to the end (new tokens, revocations)"})
     result.update({"started_at": started_at, "seconds": T, "fault_seconds": fault_s,
                    "windows": [{k: w[k] for k in ("name", "start", "end")} for w in windows.items],
                    "proxy": {"held": proxy.held, "forwarded": proxy.forwarded, "failed": proxy.failed},
