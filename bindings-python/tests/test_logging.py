@@ -60,7 +60,7 @@ def test_events_from_io_threads(jwks_server: JwksServer, caplog: pytest.LogCaptu
     assert warnings[0].jwtgate_target == "jwtgate::jwks"  # type: ignore[attr-defined]
 
 
-def test_background_events_wait_for_the_next_call(jwks_server: JwksServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_background_events_reach_logging(jwks_server: JwksServer, caplog: pytest.LogCaptureFixture) -> None:
     jwks_server.status = 500
     validator = jwtgate.Validator(issuer=ISSUER, audience=AUDIENCE, jwks_uri=jwks_server.url)
     with caplog.at_level(logging.WARNING, logger="jwtgate"):
@@ -68,9 +68,12 @@ def test_background_events_wait_for_the_next_call(jwks_server: JwksServer, caplo
             validator.validate_local(mint())  # starts a background load, which fails
         import time
 
+        # Either the event thread (jwtgate._events) or a flush on this thread delivers the
+        # event: which one wins is a race, so the test waits for the record, not for the count
+        # (the thread may hold the drained record while this thread looks).
         deadline = time.monotonic() + 10
-        while validator.stats()["jwks_fetches_failed"] == 0:
-            assert time.monotonic() < deadline
+        while not any("JWKS fetch failed" in r.getMessage() for r in _ours(caplog)):
+            assert time.monotonic() < deadline, "the background fetch's event never reached logging"
+            _native.flush_logs()
             time.sleep(0.01)
-        _native.flush_logs()
-    assert any("JWKS fetch failed" in r.getMessage() for r in _ours(caplog))
+    assert validator.stats()["jwks_fetches_failed"] >= 1

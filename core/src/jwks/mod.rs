@@ -694,9 +694,10 @@ impl Inner {
                 }
             }
             Err(e) => {
+                // The event first: whoever sees the count may expect the event to be queued.
+                tracing::warn!(target: "jwtgate::jwks", issuer = %self.issuer, misconfigured = e.misconfigured, "JWKS fetch failed: {}", e.message);
                 self.stats.jwks_fetch_failed.inc();
                 self.fetches_failed.inc();
-                tracing::warn!(target: "jwtgate::jwks", issuer = %self.issuer, misconfigured = e.misconfigured, "JWKS fetch failed: {}", e.message);
                 let mut st = self.state.write();
                 st.fetching = None;
                 st.last_error = Some(e.message);
