@@ -14,6 +14,7 @@ import (
 type Claims struct {
 	raw       []byte
 	scopes    []string // as the engine reads them
+	sub, jti  string   // as the engine keeps them: "" when absent or not a string
 	expiresAt time.Time
 
 	once   sync.Once
@@ -51,14 +52,14 @@ func (c *Claims) String(name string) string {
 	return s
 }
 
-// Subject is the "sub" claim.
-func (c *Claims) Subject() string { return c.String("sub") }
+// Subject is the "sub" claim ("" when it is absent or not a string). It needs no decoding.
+func (c *Claims) Subject() string { return c.sub }
 
 // Issuer is the "iss" claim.
 func (c *Claims) Issuer() string { return c.String("iss") }
 
-// ID is the "jti" claim.
-func (c *Claims) ID() string { return c.String("jti") }
+// ID is the "jti" claim ("" when it is absent or not a string). It needs no decoding.
+func (c *Claims) ID() string { return c.jti }
 
 // ExpiresAt is the "exp" claim; false when the token has none.
 func (c *Claims) ExpiresAt() (time.Time, bool) { return c.expiresAt, !c.expiresAt.IsZero() }

@@ -121,19 +121,34 @@ static jg_outcome jg_answer(uint32_t code, const uint8_t *realm, size_t realm_le
 	return o;
 }
 
-// Copies the claims' JSON, then their scopes, into buf (cap bytes) and returns the bytes
-// the scopes take; when they do not fit nothing is copied (Go retries with a larger buf).
-static size_t jg_copy_claims(const jwtgate_claims *c, uint8_t *buf, size_t cap, double *expires_at) {
-	const uint8_t *json = NULL, *scopes = NULL;
-	size_t json_len = 0, scopes_len = 0;
-	jwtgate_claims_json(c, &json, &json_len);
-	jwtgate_claims_scopes(c, &scopes, &scopes_len);
+// Copies the claims' JSON, their scopes, `sub` and `jti` into buf (cap bytes), one after the
+// other: lens gets the four lengths (-1 for a `sub` or `jti` that is absent or not a string).
+// Returns the bytes they need; when that is more than cap nothing is copied (Go retries with
+// a larger buf). `sub` and `jti` come from what the engine keeps (no parse of the payload), so
+// Claims.Subject and Claims.ID need no JSON decoding in Go either.
+static size_t jg_copy_claims(const jwtgate_claims *c, uint8_t *buf, size_t cap, double *expires_at,
+                             int64_t *lens) {
+	const uint8_t *part[4] = {NULL};
+	size_t n[4] = {0};
+	jwtgate_claims_json(c, &part[0], &n[0]);
+	jwtgate_claims_scopes(c, &part[1], &n[1]);
+	jwtgate_claims_string(c, (const uint8_t *)"sub", 3, &part[2], &n[2]);
+	jwtgate_claims_string(c, (const uint8_t *)"jti", 3, &part[3], &n[3]);
 	*expires_at = jwtgate_claims_expires_at(c);
-	if (json_len + scopes_len <= cap) {
-		memcpy(buf, json, json_len);
-		memcpy(buf + json_len, scopes, scopes_len);
+	size_t need = 0;
+	for (int i = 0; i < 4; i++) {
+		lens[i] = (i >= 2 && part[i] == NULL) ? -1 : (int64_t)n[i];
+		need += n[i];
 	}
-	return scopes_len;
+	if (need <= cap) {
+		size_t at = 0;
+		for (int i = 0; i < 4; i++) {
+			if (n[i] > 0)
+				memcpy(buf + at, part[i], n[i]);
+			at += n[i];
+		}
+	}
+	return need;
 }
 */
 import "C"
@@ -388,17 +403,29 @@ func answerFor(e *Error, realm, scopes string) (*refusal, error) {
 	return ref, resultError(o.result)
 }
 
-// copyClaims copies the JSON and scopes of live C claims into a new *Claims.
+// copyClaims copies the JSON, scopes, `sub` and `jti` of live C claims into a new *Claims.
 func copyClaims(h *C.jwtgate_claims, jsonLen int) *Claims {
-	// Room for the JSON and, usually, the scopes; a second call when the scopes need more.
+	// Room for the JSON and, usually, the rest; a second call when the rest needs more.
 	buf := make([]byte, jsonLen+256)
 	var exp C.double
-	scopesLen := int(C.jg_copy_claims(h, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)), &exp))
-	if jsonLen+scopesLen > len(buf) {
-		buf = make([]byte, jsonLen+scopesLen)
-		C.jg_copy_claims(h, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)), &exp)
+	var lens [4]C.int64_t
+	need := int(C.jg_copy_claims(h, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)), &exp, &lens[0]))
+	if need > len(buf) {
+		buf = make([]byte, need)
+		C.jg_copy_claims(h, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(buf))), C.size_t(len(buf)), &exp, &lens[0])
 	}
-	c := &Claims{raw: buf[:jsonLen:jsonLen], scopes: strings.Fields(string(buf[jsonLen : jsonLen+scopesLen]))}
+	at := int(lens[0])
+	next := func(n int) string {
+		if n < 0 {
+			return ""
+		}
+		at += n
+		return string(buf[at-n : at])
+	}
+	c := &Claims{raw: buf[:at:at]}
+	c.scopes = strings.Fields(next(int(lens[1])))
+	c.sub = next(int(lens[2]))
+	c.jti = next(int(lens[3]))
 	if e := float64(exp); e >= 0 {
 		sec, frac := math.Modf(e)
 		c.expiresAt = time.Unix(int64(sec), int64(frac*1e9))

@@ -45,6 +45,13 @@ func outcome(t *testing.T, newValidator func() (*Validator, error), token string
 			if m, err = c.Map(); err != nil {
 				t.Fatalf("claims JSON: %v", err)
 			}
+			// Subject and ID come from the engine without decoding: they must say what the
+			// JSON says ("" for a claim that is absent or not a string).
+			sub, _ := m["sub"].(string)
+			jti, _ := m["jti"].(string)
+			if c.Subject() != sub || c.ID() != jti {
+				t.Errorf("Subject/ID %q %q, the JSON says %q %q", c.Subject(), c.ID(), sub, jti)
+			}
 		}
 		if round == 1 && (k != kind || !reflect.DeepEqual(m, claims)) {
 			t.Errorf("cached answer differs: %s then %s", kind, k)

@@ -285,6 +285,17 @@ jwtgate_result jwtgate_claims_header_json(const jwtgate_claims *c,
 // `scp`), borrowed as in `jwtgate_claims_json`; empty when none.
 jwtgate_result jwtgate_claims_scopes(const jwtgate_claims *c, const uint8_t **ptr, size_t *len);
 
+// A string claim of the payload (`name`: `name_len` bytes of UTF-8, e.g. "sub"), borrowed as
+// in `jwtgate_claims_json`. `*ptr` is NULL and `*len` 0 when the claim is absent or is not a
+// JSON string (read `jwtgate_claims_json` for other types); an empty string has a non-NULL
+// `*ptr`. `sub` and `jti` are read from what the engine keeps; any other name parses the
+// payload once and keeps the parsed object with the claims (a few KB for a cached token).
+jwtgate_result jwtgate_claims_string(const jwtgate_claims *c,
+                                     const uint8_t *name,
+                                     size_t name_len,
+                                     const uint8_t **ptr,
+                                     size_t *len);
+
 // `JWTGATE_OK` when every scope in `scopes` (space-separated UTF-8, `len` bytes) was
 // granted, else `JWTGATE_INSUFFICIENT_SCOPE` (RFC 6750 §3.1, HTTP 403) naming the missing
 // ones.

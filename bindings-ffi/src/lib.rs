@@ -52,11 +52,11 @@ pub use result::jwtgate_result;
 pub use validator::{
     jwtgate_claims, jwtgate_claims_expires_at, jwtgate_claims_free, jwtgate_claims_header_json,
     jwtgate_claims_id, jwtgate_claims_json, jwtgate_claims_require_scopes, jwtgate_claims_scopes,
-    jwtgate_claims_source, jwtgate_health_json, jwtgate_metrics_text, jwtgate_revoke_jti,
-    jwtgate_revoke_subject, jwtgate_stats_json, jwtgate_validate, jwtgate_validate_local,
-    jwtgate_validator, jwtgate_validator_clear_cache, jwtgate_validator_free,
-    jwtgate_validator_new, jwtgate_validator_ready, jwtgate_validator_refresh_keys,
-    jwtgate_version,
+    jwtgate_claims_source, jwtgate_claims_string, jwtgate_health_json, jwtgate_metrics_text,
+    jwtgate_revoke_jti, jwtgate_revoke_subject, jwtgate_stats_json, jwtgate_validate,
+    jwtgate_validate_local, jwtgate_validator, jwtgate_validator_clear_cache,
+    jwtgate_validator_free, jwtgate_validator_new, jwtgate_validator_ready,
+    jwtgate_validator_refresh_keys, jwtgate_version,
 };
 
 #[cfg(test)]

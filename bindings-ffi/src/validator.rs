@@ -345,6 +345,47 @@ pub unsafe extern "C" fn jwtgate_claims_scopes(
     })
 }
 
+/// A string claim of the payload (`name`: `name_len` bytes of UTF-8, e.g. "sub"), borrowed as
+/// in `jwtgate_claims_json`. `*ptr` is NULL and `*len` 0 when the claim is absent or is not a
+/// JSON string (read `jwtgate_claims_json` for other types); an empty string has a non-NULL
+/// `*ptr`. `sub` and `jti` are read from what the engine keeps; any other name parses the
+/// payload once and keeps the parsed object with the claims (a few KB for a cached token).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn jwtgate_claims_string(
+    c: *const jwtgate_claims,
+    name: *const u8,
+    name_len: usize,
+    ptr: *mut *const u8,
+    len: *mut usize,
+) -> jwtgate_result {
+    call(std::ptr::null_mut(), || {
+        // SAFETY: API contract on `c`.
+        let c = unsafe { claims(c) }?;
+        // SAFETY: readable bytes are the caller's contract.
+        let name = unsafe {
+            text_arg(
+                name,
+                name_len,
+                "name",
+                jwtgate_result::JWTGATE_INVALID_ARGUMENT,
+            )
+        }?;
+        match c.validated.claims().get_str(name) {
+            Some(value) => borrowed_out(value, ptr, len),
+            None => {
+                out_ptr(ptr, "ptr")?;
+                out_ptr(len, "len")?;
+                // SAFETY: both not NULL and writable (API contract).
+                unsafe {
+                    *ptr = std::ptr::null();
+                    *len = 0;
+                }
+                Ok(())
+            }
+        }
+    })
+}
+
 /// `JWTGATE_OK` when every scope in `scopes` (space-separated UTF-8, `len` bytes) was
 /// granted, else `JWTGATE_INSUFFICIENT_SCOPE` (RFC 6750 §3.1, HTTP 403) naming the missing
 /// ones.

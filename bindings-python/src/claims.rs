@@ -30,6 +30,16 @@ impl Claims {
     fn key<'a>(key: &'a Bound<'_, PyAny>) -> Option<Cow<'a, str>> {
         key.cast::<PyString>().ok()?.to_cow().ok()
     }
+
+    /// The claim `name` as a Python object, `None` when absent. `sub` and `jti` come without
+    /// building the parsed object (which would be a second parse of a fresh token's payload,
+    /// and memory kept with a cached one).
+    fn value<'py>(&self, py: Python<'py>, name: &str) -> Option<PyResult<Bound<'py, PyAny>>> {
+        if let Some(text) = self.validated.claims().kept_str(name) {
+            return Some(Ok(PyString::new(py, text).into_any()));
+        }
+        self.map().get(name).map(|value| to_py(py, value))
+    }
 }
 
 /// `collections.abc.KeysView` and friends: what `Mapping.keys()` etc. return.
@@ -53,8 +63,8 @@ impl Claims {
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match Claims::key(key).and_then(|k| self.map().get(k.as_ref())) {
-            Some(value) => to_py(py, value),
+        match Claims::key(key).and_then(|k| self.value(py, &k)) {
+            Some(value) => value,
             None => Err(PyKeyError::new_err(key.clone().unbind())),
         }
     }
@@ -80,8 +90,8 @@ impl Claims {
         key: &Bound<'py, PyAny>,
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match Claims::key(key).and_then(|k| self.map().get(k.as_ref())) {
-            Some(value) => to_py(py, value),
+        match Claims::key(key).and_then(|k| self.value(py, &k)) {
+            Some(value) => value,
             None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
         }
     }

@@ -53,6 +53,15 @@ def test_vector(name: str, config: Dict[str, Any], case: Dict[str, Any]) -> None
         outcome = _outcome(config, case["token"], sync=sync)
         if expect["valid"]:
             assert isinstance(outcome, jwtgate.Claims), f"rejected: {outcome!r}"
+            # First, before anything builds the parsed object: `sub` and `jti` are read from
+            # what the engine keeps, and must say what the payload says.
+            for name in ("sub", "jti"):
+                assert outcome.get(name) == expect["claims"].get(name)
+                if name in expect["claims"]:
+                    assert outcome[name] == expect["claims"][name]
+                else:
+                    with pytest.raises(KeyError):
+                        outcome[name]
             assert dict(outcome) == expect["claims"]
             assert outcome == expect["claims"]
             assert json.loads(outcome.json) == expect["claims"]

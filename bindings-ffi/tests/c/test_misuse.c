@@ -128,6 +128,7 @@ static void test_null_everywhere(void) {
     CHECK_RESULT(jwtgate_claims_header_json(NULL, &p, &n), JWTGATE_NULL_PARAMETER);
     CHECK_RESULT(jwtgate_claims_scopes(NULL, &p, &n), JWTGATE_NULL_PARAMETER);
     CHECK_RESULT(jwtgate_claims_require_scopes(NULL, BYTES("a"), 1, NULL), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_claims_string(NULL, BYTES("sub"), 3, &p, &n), JWTGATE_NULL_PARAMETER);
     CHECK(p == UNTOUCHED && n == 77, "borrowed outs written on failure");
     CHECK(jwtgate_claims_expires_at(NULL) < 0, "expires_at(NULL) is negative");
     CHECK(jwtgate_claims_id(NULL) == 0, "id(NULL) is 0");
@@ -138,6 +139,10 @@ static void test_null_everywhere(void) {
     CHECK_RESULT(jwtgate_claims_json(c, &p, NULL), JWTGATE_NULL_PARAMETER);
     CHECK_RESULT(jwtgate_claims_scopes(c, NULL, NULL), JWTGATE_NULL_PARAMETER);
     CHECK_RESULT(jwtgate_claims_require_scopes(c, NULL, 0, NULL), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_claims_string(c, NULL, 3, &p, &n), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_claims_string(c, BYTES("sub"), 3, NULL, &n), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_claims_string(c, BYTES("sub"), 3, &p, NULL), JWTGATE_NULL_PARAMETER);
+    CHECK_RESULT(jwtgate_claims_string(c, BYTES("s\xff" "b"), 3, &p, &n), JWTGATE_INVALID_ARGUMENT);
     CHECK(p == UNTOUCHED && n == 77, "borrowed outs written on failure");
     jwtgate_claims_free(c);
 
@@ -258,6 +263,20 @@ static void test_ownership_and_features(void) {
     const char *jti = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, "jti"));
     const char *sub = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, "sub"));
     CHECK(jti && sub, "jti and sub present");
+
+    /* String claims without a JSON parser: what the JSON says; NULL when absent or not a string. */
+    CHECK_RESULT(jwtgate_claims_string(c, BYTES("sub"), 3, &p, &n), JWTGATE_OK);
+    CHECK(p != NULL && n == strlen(sub) && memcmp(p, sub, n) == 0, "sub: %.*s", (int)n, (const char *)p);
+    CHECK_RESULT(jwtgate_claims_string(c, BYTES("jti"), 3, &p, &n), JWTGATE_OK);
+    CHECK(p != NULL && n == strlen(jti) && memcmp(p, jti, n) == 0, "jti: %.*s", (int)n, (const char *)p);
+    const char *iss = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(claims, "iss"));
+    CHECK_RESULT(jwtgate_claims_string(c, BYTES("iss"), 3, &p, &n), JWTGATE_OK);
+    CHECK(iss && p != NULL && n == strlen(iss) && memcmp(p, iss, n) == 0, "iss: %.*s", (int)n, (const char *)p);
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(claims, "exp")), "exp is a number");
+    CHECK_RESULT(jwtgate_claims_string(c, BYTES("exp"), 3, &p, &n), JWTGATE_OK);
+    CHECK(p == NULL && n == 0, "a number is not a string");
+    CHECK_RESULT(jwtgate_claims_string(c, BYTES("no-such-claim"), 13, &p, &n), JWTGATE_OK);
+    CHECK(p == NULL && n == 0, "an absent claim");
     CHECK(fabs(jwtgate_claims_expires_at(c) - 4102444800.0) < 1, "expires_at %f", jwtgate_claims_expires_at(c));
 
     /* Scopes: the core's parsing of `scope`, borrowed twice = same pointer. */
