@@ -190,15 +190,18 @@ bench: bench-cross bench-fleet bench-border
 	cd examples/express_app && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	python3 benches/http/run.py
 
-# Where a face's cache hit spends its time: each face's hit loop under `perf record` (software
-# sampling), the samples sorted into core / face glue / allocator / runtime
+# Where a face's validation spends its time: each face's hit and cold loops under `perf record`
+# (software sampling), the samples sorted into core / face glue / allocator / runtime
 # (benches/border/RESULTS.md). perf is Debian's linux-perf.
 bench-border:
 	command -v perf >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq linux-perf >/dev/null; }
+	command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	$(MAKE) -C bindings-python build-release
 	$(MAKE) -C bindings-node release
 	$(CARGO) build --release -q -p jwtgate-ffi
+	cd examples/express_app && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	python3 benches/border/run.py
 
 # Soak (benches/soak/README.md): a Python, a Node and a Go (C ABI) instance at full speed for

@@ -1,24 +1,28 @@
 #!/usr/bin/env python3
-"""Where a face's cache hit spends its time: a CPU profile of the hit loop of each face.
+"""Where a face's validation spends its time: a CPU profile of each face's hit and cold loops.
 
     make bench-border      # release builds, then this script
-    python3 benches/border/run.py [--seconds S] [--only python,node,go]
+    python3 benches/border/run.py [--seconds S] [--only python,node,go,express] [--paths hit,cold]
 
-`make bench-cross` times the faces' cache hits against the core's (Python 1.35x, Node 1.50x,
-Go 1.18x the core's 1.09 us in its last run). This script shows where the difference goes: it
-runs each face's hit in a loop of the same shape as its cross driver (RS256, the first valid
-case of tests/vectors/valid.json, the claims' `sub` read back) under `perf record -e cpu-clock`
+`make bench-cross` times the faces' cache hits and cold validations against the core's (hits:
+Python 1.35x, Node 1.50x, Go 1.18x the core's 1.09 us; cold: 1.20x, 1.24x, 1.11x the core's
+24.3 us in its last run). This script shows where the difference goes: it runs each face's call
+in a loop of the same shape as its cross driver (RS256, the first valid case of
+tests/vectors/valid.json, the claims' `sub` read back; `cold` sets `cache_max_entries = 0`, as
+the cross driver does) under `perf record -e cpu-clock`
 (software sampling: this VM exposes no hardware counters), then sorts every sample's symbol into
 one of these buckets:
 
-- core: the engine (`jwtgate::...`) and what it runs (blake3, hashbrown, parking_lot, aws-lc);
+- core: the engine (`jwtgate::...`) and what it runs (blake3, hashbrown, parking_lot, aws-lc, and
+  the JSON and base64 decoding of the token: only the core decodes on these paths);
 - face glue: the face's own Rust (`_native::`, `jwtgate_node::`, `jwtgate_ffi::`) and its binding
   library (`pyo3::`, `napi::`), and the Go package's side of cgo;
 - Rust std (either side): `std::`, `core::`, `alloc::` code in the library (clock reads,
   hashing, UTF-8 checks, vectors) that both the core and the glue call;
 - allocator: malloc/free (either side: sampled without call stacks, they cannot be attributed);
 - runtime: the language's own machinery (the CPython interpreter and its object allocator, V8
-  and Node, the Go runtime), including the benchmark loop itself, whoever calls it: without
+  and Node, the Go runtime and standard library), including the benchmark loop itself, whoever
+  calls it: without
   call stacks a sample in Go's map lookup or CPython's object allocator cannot be told apart
   from the face's use of it; the cgo crossing itself (`runtime.cgocall`, `asmcgocall`) counts
   as face glue;
@@ -49,6 +53,8 @@ PYTHON_LOOP = r"""
 import json, sys, time
 import jwtgate
 case = json.load(open(sys.argv[1]))
+if sys.argv[3] == "cold":                # every call verifies: no result cache
+    case["config"]["cache_max_entries"] = 0
 v = jwtgate.Validator(**case["config"])
 def call(token):                       # the cross driver's shape
     return v.validate(token)["sub"]
@@ -80,6 +86,7 @@ const fs = require('node:fs')
 const { Validator } = require(process.argv[2])
 const c = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'))
 const camel = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, x) => x.toUpperCase()), v]))
+if (process.argv[5] === 'cold') c.config.cache_max_entries = 0   // every call verifies
 const v = new Validator(camel(c.config))
 const call = (t) => v.validateSync(t).sub   // the cross driver's shape
 if (call(c.token) !== c.sub) throw new Error('not accepted')
@@ -129,6 +136,14 @@ func main() {
 	}
 	if err := json.Unmarshal(raw, &c); err != nil {
 		panic(err)
+	}
+	if os.Args[3] == "cold" { // every call verifies: no result cache
+		var config map[string]any
+		if err := json.Unmarshal(c.Config, &config); err != nil {
+			panic(err)
+		}
+		config["cache_max_entries"] = 0
+		c.Config, _ = json.Marshal(config)
 	}
 	v, err := jwtgate.NewFromJSON(c.Config)
 	if err != nil {
@@ -182,11 +197,17 @@ replace github.com/jwtgate/jwtgate-go => {path}
 """
 
 CORE = re.compile(r"^(<)?(jwtgate::|blake3|hashbrown|parking_lot|aws_lc|<jwtgate::|.*jwtgate::)")
-CORE_C = re.compile(r"^(aws_lc_|blake3_|RSA_|EVP_|SHA256|sha256)")
+CORE_C = re.compile(r"^(aws_lc_|__bn_|bn_|blake3_|RSA_|EVP_|SHA256|sha256)")
+# Reading the token is the core's work: only the core deserializes JSON and base64 on these
+# paths (the faces hand claims out as the core's text or as lazy views), and the B-trees are
+# serde_json's maps, which the core builds and drops (the faces only read them).
+CORE_PARSE = re.compile(r"^(<)?(&mut )?(serde_json::de|serde_json::read|<serde_json::de|<serde_json::read|base64::|<base64::|"
+                        r"serde_core::de|alloc::collections::btree|<alloc::collections::btree)")
 GLUE = re.compile(r"^(<)?(github.com/jwtgate/|_native::|jwtgate_node::|jwtgate_ffi::|pyo3|napi|<pyo3|<napi|_cgo_|jwtgate_validate|jwtgate_claims|jwtgate_result|jwtgate_free|jwtgate_string)")
 RUST_RT = re.compile(r"^(<)?(alloc::|core::|std::|<alloc|<core|<std|__rust|serde_json::|<serde_json)")
 GO_CGO = re.compile(r"^(runtime\.(cgocall|asmcgocall|entersyscall|exitsyscall|reentersyscall|cgoCheck|cgoIsGoPointer)|_cgo_|x_cgo_|crosscall)")
-GO_RT = re.compile(r"^(runtime\.|main\.|time\.|sync\.|internal/)")
+GO_RT = re.compile(r"^(runtime\.|main\.|time\.|sync\.|internal/|encoding/|strconv\.|strings\.|unicode/|reflect\.|"
+                   r"bytes\.|slices\.|math\.|aeshash|memeqbody|indexbyte|cmpbody|gcWriteBarrier|gogo|mcall|morestack)")
 ALLOC = re.compile(r"^(malloc|free|cfree|_int_malloc|_int_free|__libc_malloc|__libc_free|tcache|malloc_consolidate|__GI___libc_free|__GI___libc_malloc|_int_free_merge_chunk|_int_free_create_chunk|__memcpy|__memmove|memcpy|memmove|__memcmp|memcmp|__strlen|strlen)")
 
 
@@ -199,7 +220,7 @@ def classify(dso: str, sym: str, face_dso: str) -> str:
             return "face glue"  # the cgo crossing itself
         if GO_RT.match(sym):
             return "runtime"  # the Go program's loop and runtime, linked into the same binary
-        if CORE.match(sym) or CORE_C.match(sym):
+        if CORE.match(sym) or CORE_C.match(sym) or CORE_PARSE.match(sym):
             return "core"
         if GLUE.match(sym):
             return "face glue"
@@ -226,12 +247,15 @@ def perf_report(data: Path) -> list[tuple[float, str, str]]:
     return rows
 
 
-def profile(face: str, cmd: list[str], face_dso: str, seconds: float, env: dict) -> dict:
-    floor = subprocess.run([*cmd, "floor"], capture_output=True, text=True, env=env, check=True)
-    floor_ns = json.loads(floor.stdout.strip().splitlines()[-1])["floor_ns"]
-    data = WORK / f"{face}.perf.data"
+def profile(face: str, cmd: list[str], face_dso: str, seconds: float, env: dict, path: str) -> dict:
+    """One face's loop on one path (`hit` or `cold`) under perf; the language's floor with the hit."""
+    floor_ns = None
+    if path == "hit":
+        floor = subprocess.run([*cmd, "floor"], capture_output=True, text=True, env=env, check=True)
+        floor_ns = json.loads(floor.stdout.strip().splitlines()[-1])["floor_ns"]
+    data = WORK / f"{face}-{path}.perf.data"
     res = subprocess.run(
-        ["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000", "-o", str(data), "--", *cmd, "hit"],
+        ["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000", "-o", str(data), "--", *cmd, path],
         capture_output=True, text=True, env=env,
     )
     if res.returncode != 0:
@@ -246,7 +270,12 @@ def profile(face: str, cmd: list[str], face_dso: str, seconds: float, env: dict)
         buckets[b] += pct
         top.append((pct, b, dso, sym))
     top.sort(reverse=True)
-    return {"calls": calls, "seconds": seconds, "floor_ns": floor_ns, "buckets": dict(buckets), "top": top[:14]}
+    # The core's few hottest symbols, then the hottest of everything else: what the face adds
+    # is what this profile is for, and on the cold path the core's RSA arithmetic fills any list.
+    core = [t for t in top if t[1] == "core"][:5]
+    rest = [t for t in top if t[1] != "core"][:12]
+    return {"calls": calls, "seconds": seconds, "floor_ns": floor_ns, "buckets": dict(buckets),
+            "top": sorted(core + rest, reverse=True)}
 
 
 # ---- Express under load: where jwtgate's extra server CPU per request goes ----
@@ -324,6 +353,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--only", default="python,node,go,express")
+    ap.add_argument("--paths", default="hit,cold", help="the validation paths to profile: hit, cold or both")
     ap.add_argument("--express-rounds", type=int, default=3)
     ap.add_argument("--express-seconds", type=int, default=5)
     args = ap.parse_args()
@@ -336,20 +366,25 @@ def main() -> int:
     spec_path = WORK / "case.json"
     spec_path.write_text(json.dumps(spec))
     env = dict(os.environ)
-    results = {}
+    results: dict[str, dict] = {}
     faces = args.only.split(",")
+    paths = args.paths.split(",")
     if "python" in faces:
         (WORK / "loop.py").write_text(PYTHON_LOOP)
         py = ROOT / ".venv/bin/python"
         native = subprocess.run([str(py), "-c", "import jwtgate._native as n; print(n.__file__)"],
                                 capture_output=True, text=True, check=True).stdout.strip()
-        results["python"] = profile("python", [str(py), str(WORK / "loop.py"), str(spec_path), str(args.seconds)],
-                                    Path(native).name, args.seconds, env)
+        for path in paths:
+            results.setdefault(path, {})["python"] = profile(
+                "python", [str(py), str(WORK / "loop.py"), str(spec_path), str(args.seconds)],
+                Path(native).name, args.seconds, env, path)
     if "node" in faces:
         (WORK / "loop.js").write_text(NODE_LOOP)
         addon = next((ROOT / "bindings-node").glob("jwtgate.*.node"))
-        results["node"] = profile("node", ["node", str(WORK / "loop.js"), str(ROOT / "bindings-node"), str(spec_path), str(args.seconds)],
-                                  addon.name, args.seconds, env)
+        for path in paths:
+            results.setdefault(path, {})["node"] = profile(
+                "node", ["node", str(WORK / "loop.js"), str(ROOT / "bindings-node"), str(spec_path), str(args.seconds)],
+                addon.name, args.seconds, env, path)
     if "go" in faces:
         godir = WORK / "go"
         godir.mkdir(exist_ok=True)
@@ -359,8 +394,10 @@ def main() -> int:
         subprocess.run(["go", "build", "-tags", "jwtgate_release",
                         f"-ldflags=-X=github.com/jwtgate/jwtgate-go.linkedLibrary={lib.stat().st_mtime_ns}",
                         "-o", "border-go", "."], cwd=godir, check=True)
-        results["go"] = profile("go", [str(godir / "border-go"), str(spec_path), str(args.seconds)],
-                                "border-go", args.seconds, env)
+        for path in paths:
+            results.setdefault(path, {})["go"] = profile(
+                "go", [str(godir / "border-go"), str(spec_path), str(args.seconds)],
+                "border-go", args.seconds, env, path)
     http = express(args.express_rounds, args.express_seconds) if "express" in faces else None
     write(results, http)
     return 0
@@ -374,43 +411,62 @@ def median(xs: list) -> float:
     return xs[(len(xs) - 1) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
 
 
+PATHS = {
+    "hit": "the cache hit (the result cache holds the token)",
+    "cold": "the cold path (`cache_max_entries = 0`: every call parses, verifies RS256 and checks the claims)",
+}
+
+
 def write(results: dict, http: dict | None) -> None:
     lines = [
-        "# Where a face's cache hit spends its time",
+        "# Where a face's validation spends its time",
         "",
         "Written by `benches/border/run.py` (`make bench-border`). Not a test. Method: the script's",
-        "docstring. Each face's hit loop (the cross driver's call: validate an RS256 token the",
-        "result cache holds, read `sub`) runs for a few seconds under `perf record -e cpu-clock -F",
-        "10000` (software sampling, no call stacks); every sample's symbol goes to a bucket.",
+        "docstring. Each face's loop (the cross driver's call: validate an RS256 token, read `sub`)",
+        "runs for a few seconds under `perf record -e cpu-clock -F 10000` (software sampling, no call",
+        "stacks), once with the result cache (hit) and once without it (cold); every sample's symbol",
+        "goes to a bucket.",
         "",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine: {os.cpu_count()} CPUs, {platform.platform()}",
         f"- Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         "",
-        "| face | calls | ns per call | floor ns | " + " | ".join(ORDER) + " |",
-        "|---|---:|---:|---:|" + "---:|" * len(ORDER),
     ]
-    for face, r in results.items():
-        ns = r["seconds"] * 1e9 / r["calls"]
-        cells = []
-        for b in ORDER:
-            pct = r["buckets"].get(b, 0.0)
-            cells.append(f"{pct:.1f} % ({pct * ns / 100:.0f} ns)")
-        lines.append(f"| {face} | {r['calls']:,} | {ns:.0f} | {r['floor_ns']:.0f} | " + " | ".join(cells) + " |")
+    for path, by_face in results.items():
+        lines += [
+            f"## {PATHS[path][0].upper()}{PATHS[path][1:]}",
+            "",
+            "| face | calls | ns per call | floor ns | " + " | ".join(ORDER) + " | face ÷ core |",
+            "|---|---:|---:|---:|" + "---:|" * (len(ORDER) + 1),
+        ]
+        for face, r in by_face.items():
+            ns = r["seconds"] * 1e9 / r["calls"]
+            cells = []
+            for b in ORDER:
+                pct = r["buckets"].get(b, 0.0)
+                cells.append(f"{pct:.1f} % ({pct * ns / 100:.0f} ns)")
+            floor = f"{r['floor_ns']:.0f}" if r["floor_ns"] is not None else "—"
+            core = r["buckets"].get("core", 0.0)
+            ratio = f"{100 / core:.2f}" if core else "—"
+            lines.append(f"| {face} | {r['calls']:,} | {ns:.0f} | {floor} | " + " | ".join(cells) + f" | {ratio} |")
+        lines.append("")
     lines += [
-        "",
-        "`ns per call`: the hit loop's wall-clock time per call under perf (the loop included).",
+        "`ns per call`: the loop's wall-clock time per call under perf (the loop included).",
         "`floor ns`: the same loop and call shape over the language's own hash map holding the",
         "answer (Python `dict`, JS `Map`, Go `map`), in a process of its own without perf: what the",
         "call costs in that language before any validator runs. The ns in brackets are each",
-        "bucket's share times the time per call.",
+        "bucket's share times the time per call. `face ÷ core`: the loop's time over the core's",
+        "share of it, an upper bound of the face ÷ core ratio `make bench-cross` reports (the loop",
+        "and the `sub` read count here).",
         "",
     ]
-    for face, r in results.items():
-        lines += [f"### {face}: the hottest symbols", "", "| % | bucket | object | symbol |", "|---:|---|---|---|"]
-        for pct, b, dso, sym in r["top"]:
-            sym = sym if len(sym) < 110 else sym[:107] + "..."
-            lines.append(f"| {pct:.1f} | {b} | `{dso}` | `{sym.replace('|', '/')}` |")
-        lines.append("")
+    for path, by_face in results.items():
+        for face, r in by_face.items():
+            lines += [f"### {face}, {path}: the hottest symbols", "", "| % | bucket | object | symbol |",
+                      "|---:|---|---|---|"]
+            for pct, b, dso, sym in r["top"]:
+                sym = sym if len(sym) < 110 else sym[:107] + "..."
+                lines.append(f"| {pct:.1f} | {b} | `{dso}` | `{sym.replace('|', '/')}` |")
+            lines.append("")
     if http:
         n = len(http["noop"])
         lines += [
