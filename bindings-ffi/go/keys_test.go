@@ -9,8 +9,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -48,10 +50,19 @@ func (k signingKey) jwk() map[string]string {
 // sign returns a compact JWS of claims (iss given; aud, sub, iat, exp and jti added).
 func (k signingKey) sign(t testing.TB, iss, jti string) string {
 	t.Helper()
+	return k.signClaims(t, map[string]any{"iss": iss, "sub": "user-1", "jti": jti})
+}
+
+// signClaims returns a compact JWS of claims plus aud, iat and exp.
+func (k signingKey) signClaims(t testing.TB, claims map[string]any) string {
+	t.Helper()
 	now := time.Now().Unix()
 	header, _ := json.Marshal(map[string]string{"alg": "ES256", "typ": "at+jwt", "kid": k.kid})
-	payload, _ := json.Marshal(map[string]any{"iss": iss, "aud": "https://api.test", "sub": "user-1",
-		"iat": now, "exp": now + 3600, "jti": jti})
+	all := map[string]any{"aud": "https://api.test", "iat": now, "exp": now + 3600}
+	for name, value := range claims {
+		all[name] = value
+	}
+	payload, _ := json.Marshal(all)
 	input := b64(header) + "." + b64(payload)
 	digest := sha256.Sum256([]byte(input))
 	r, s, err := ecdsa.Sign(rand.Reader, k.priv, digest[:])
@@ -406,5 +417,45 @@ func TestIssuersConfigEncoding(t *testing.T) {
 	defer x.Close()
 	if _, err := x.Validate(context.Background(), f.token); err != nil {
 		t.Fatalf("VerifyAudience false from the top level: %v", err)
+	}
+}
+
+// Claims larger than copyClaims' first guess (the JSON plus 256 bytes) take its second copy:
+// long scopes, sub and jti come back whole, fresh and from the cache; absent ones read "".
+func TestClaimsCopyOfLongAndAbsentClaims(t *testing.T) {
+	const iss = "https://issuer.test"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	k := newSigningKey(t, "k")
+	ks := newKeyServer(t, k)
+	v, err := New(remoteConfig(ks.URL + "/jwks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	scopes := make([]string, 60)
+	for i := range scopes {
+		scopes[i] = fmt.Sprintf("scope:%02d", i)
+	}
+	sub, jti := strings.Repeat("s", 300), strings.Repeat("j", 200)
+	token := k.signClaims(t, map[string]any{"iss": iss, "sub": sub, "jti": jti, "scope": strings.Join(scopes, " ")})
+	for round := 0; round < 2; round++ {
+		c, err := v.Validate(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Subject() != sub || c.ID() != jti || !slices.Equal(c.Scopes(), scopes) {
+			t.Fatalf("round %d: sub %d bytes, jti %d bytes, %d scopes", round, len(c.Subject()), len(c.ID()), len(c.Scopes()))
+		}
+		if m, err := c.Map(); err != nil || m["sub"] != sub {
+			t.Fatalf("round %d: the JSON copy: %v", round, err)
+		}
+	}
+	c, err := v.Validate(ctx, k.signClaims(t, map[string]any{"iss": iss}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Subject() != "" || c.ID() != "" || c.Issuer() != iss {
+		t.Fatalf("no sub/jti: %q %q %q", c.Subject(), c.ID(), c.Issuer())
 	}
 }
